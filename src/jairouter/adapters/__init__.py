@@ -1,0 +1,1 @@
+"""Backend adapters: one module per product, registered in one ordered table."""

@@ -1,0 +1,1 @@
+"""Typer apps, one per command group; the only layer that prints."""

@@ -1,0 +1,45 @@
+"""The `jairouter` command: composes one Typer app per command group.
+
+Heavy imports (uvicorn, aiohttp, the server) stay inside the commands so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from jairouter import __version__
+
+app = typer.Typer(
+    name="jairouter",
+    help="One OpenAI-compatible front door to every model server you run.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"jairouter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """One OpenAI-compatible front door to every model server you run."""
+
+
+def _register() -> None:
+    # Command groups register themselves here, in the order `--help` lists them.
+    pass
+
+
+_register()
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Config schema (pydantic) and its YAML file store (ruamel round-trip)."""

@@ -1,0 +1,1 @@
+"""Pure routing logic with injected clocks and randomness: balancers, client addressing."""

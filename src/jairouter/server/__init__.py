@@ -1,0 +1,1 @@
+"""ASGI edge: the Starlette app, the raw proxy handler and uvicorn wiring."""
