@@ -58,7 +58,15 @@ class Adapter(Protocol):
 
 
 class AdapterFactory(Protocol):
-    name: ClassVar[str]
-    services: ClassVar[frozenset[ServiceType]]
+    """An adapter class: `factory(instance)` builds the adapter of one configured instance.
+
+    Read-only properties rather than ClassVars, because a class object can only match those.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def services(self) -> frozenset[ServiceType]: ...
 
     def __call__(self, instance: InstanceConfig) -> Adapter: ...

@@ -1,0 +1,11 @@
+"""GPUStack's OpenAI-compatible API."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from jairouter.adapters.openai import OpenAIAdapter
+
+
+class GPUStackAdapter(OpenAIAdapter):
+    name: ClassVar[str] = "gpustack"
