@@ -11,7 +11,6 @@ import asyncio
 
 import aiohttp
 
-from jairouter.adapters.base import UpstreamCall
 from jairouter.errors import (
     UpstreamBroken,
     UpstreamError,
@@ -39,13 +38,15 @@ class UpstreamClient:
             skip_auto_headers=("Accept-Encoding",),
         )
 
-    async def open(self, call: UpstreamCall, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+    async def open(
+        self, url: str, headers: dict[str, str], body: bytes, limits: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
         """Send the request and return once the response headers are in.
 
         The caller must `release()` or `close()` the response.
         """
         return await self._session.post(
-            call.url, data=call.body, headers=call.headers, timeout=timeout, allow_redirects=False
+            url, data=body, headers=headers, timeout=limits, allow_redirects=False
         )
 
     async def close(self) -> None:

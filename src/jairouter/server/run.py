@@ -1,0 +1,89 @@
+"""uvicorn wiring: uvloop + httptools, graceful drain on Ctrl-C / SIGTERM, exit status 0."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Any
+from pathlib import Path
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from jairouter.config.models import Config
+from jairouter.server.app import CONFIG_ENV, create_app
+from jairouter.types import ASGIApp
+
+DRAIN_SECONDS = 30
+
+
+def uvicorn_config(
+    app: ASGIApp | str, *, log_level: str = "info", **extra: Any
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def quiet_signal_exit() -> Iterator[None]:
+    """uvicorn drains on SIGINT/SIGTERM, then re-raises the signal under the handler it found;
+    a no-op handler makes the drained exit a clean status 0 instead of a traceback or kill."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(
+    config: Config, config_path: Path, *, host: str, port: int, workers: int, log_level: str
+) -> None:
+    """Run the router in the foreground until Ctrl-C / SIGTERM, draining in-flight requests."""
+    with quiet_signal_exit():
+        if workers <= 1:
+            uvicorn.Server(
+                uvicorn_config(create_app(config), host=host, port=port, log_level=log_level)
+            ).run()
+            return
+        # Worker processes import the app themselves, so they load the file by path.
+        os.environ[CONFIG_ENV] = str(config_path.resolve())
+        cfg = uvicorn_config(
+            "jairouter.server.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+        )
+        Multiprocess(cfg, sockets=[cfg.bind_socket()]).run()
+
+
+def bind(host: str, port: int, *, fallback_to_free: bool) -> socket.socket:
+    """A listening socket on host:port; with `fallback_to_free`, any free port if that is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        if not (fallback_to_free and exc.errno == errno.EADDRINUSE):
+            sock.close()
+            raise
+        sock.bind((host, 0))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
