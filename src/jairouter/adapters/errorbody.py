@@ -72,8 +72,9 @@ def _code_of(status: int, payload: dict[str, Any], message: str) -> str | None:
     if isinstance(code, str) and code:
         return code
     # Numeric codes only repeat the status. OpenAI marks an unknown model with its own code, which
-    # clients test for; products say it in words.
-    if status == 404 and "model" in message.lower():
+    # clients test for; products say it in words (Ollama and vLLM with a 404, Xinference a 400).
+    text = message.lower()
+    if status in (400, 404) and "model" in text and ("not found" in text or "not exist" in text):
         return "model_not_found"
     return None
 

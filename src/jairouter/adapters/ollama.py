@@ -15,13 +15,9 @@ import orjson
 from jairouter.adapters.base import Translator, UpstreamCall
 from jairouter.adapters.errorbody import normalize_error
 from jairouter.adapters.ollama_request import chat_request, embed_request, generate_request
-from jairouter.adapters.ollama_response import (
-    WholeBody,
-    chat_completion,
-    embedding_list,
-    text_completion,
-)
+from jairouter.adapters.ollama_response import chat_completion, embedding_list, text_completion
 from jairouter.adapters.ollama_stream import ChatStream, CompletionStream
+from jairouter.adapters.rewrite import WholeBody
 from jairouter.adapters.wire import bearer, instance_headers, server_root
 from jairouter.config.models import InstanceConfig
 from jairouter.types import ProxyRequest, ServiceType

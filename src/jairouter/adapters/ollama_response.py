@@ -1,4 +1,5 @@
-"""Ollama's native whole answers rewritten as OpenAI's, and the pieces streams share."""
+"""Ollama's native answers rewritten as OpenAI's: whole bodies here (through `WholeBody`), and
+the pieces the NDJSON stream translation shares with them."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ import base64
 import secrets
 import struct
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from jairouter.errors import UpstreamBroken
 from jairouter.types import ProxyRequest
-
-JSON = "application/json"
 
 
 def created_of(obj: dict[str, Any]) -> int:
@@ -133,32 +130,3 @@ def embedding_list(obj: dict[str, Any], req: ProxyRequest) -> dict[str, Any]:
         "model": req.model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
-
-
-Convert = Callable[[dict[str, Any], ProxyRequest], dict[str, Any]]
-
-
-class WholeBody:
-    """Buffers a whole (non-stream) Ollama answer and converts it once it has ended."""
-
-    content_type = JSON
-
-    def __init__(self, req: ProxyRequest, convert: Convert) -> None:
-        self._req = req
-        self._convert = convert
-        self._chunks: list[bytes] = []
-
-    def feed(self, chunk: bytes) -> bytes:
-        self._chunks.append(chunk)
-        return b""
-
-    def finish(self) -> bytes:
-        """The OpenAI body; raises `UpstreamBroken` when Ollama's was not a usable answer."""
-        try:
-            obj = orjson.loads(b"".join(self._chunks))
-        except orjson.JSONDecodeError:
-            raise UpstreamBroken("Ollama answered with a body that is not JSON") from None
-        if not isinstance(obj, dict) or "error" in obj:
-            detail = obj.get("error") if isinstance(obj, dict) else obj
-            raise UpstreamBroken(f"Ollama answered with an error: {detail}")
-        return orjson.dumps(self._convert(obj, self._req))

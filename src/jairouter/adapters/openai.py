@@ -1,8 +1,9 @@
 """The OpenAI protocol: OpenAI itself and every server that speaks it.
 
-Product modules subclass `OpenAIAdapter` and override only what their product does differently
-(paths, rerank shapes). Everything here is computed once per instance, so `prepare` on the hot path
-is a couple of dict lookups and, only when the model name must change, one re-serialisation.
+Product modules subclass `OpenAIAdapter` and override only what their product does differently.
+Everything here is computed once per instance, so `prepare` on the hot path is a couple of dict
+lookups and, only when the model name must change, one re-serialisation. Successful answers are
+relayed untouched (`translator` is None) except rerank answers a product shapes differently.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import orjson
 
 from jairouter.adapters.base import Translator, UpstreamCall
 from jairouter.adapters.errorbody import normalize_error
-from jairouter.adapters.multipart import replace_model_field
+from jairouter.adapters.rerank import without_documents
+from jairouter.adapters.rewrite import WholeBody
 from jairouter.adapters.wire import bearer, instance_headers, server_root
 from jairouter.config.models import InstanceConfig
+from jairouter.errors import BadRequest
+from jairouter.formdata import FormDataError, replace_form_field
 from jairouter.types import ENDPOINTS, BodyKind, ProxyRequest, ServiceType
 
 
@@ -27,45 +31,58 @@ class OpenAIAdapter:
     services: ClassVar[frozenset[ServiceType]] = frozenset(ServiceType)
     paths: ClassVar[Mapping[ServiceType, str]] = {e.service: e.path for e in ENDPOINTS.values()}
     """Path of each service below the server root."""
-    api_prefixes: ClassVar[tuple[str, ...]] = ("/v1",)
-    """Suffixes of a configured URL that name the API rather than the server; stripped once."""
+    ignores_return_documents: ClassVar[bool] = False
+    """True for products whose rerank answers carry documents even when asked not to."""
 
     def __init__(self, instance: InstanceConfig) -> None:
         self.instance = instance
-        root = server_root(instance.url, self.api_prefixes)
-        self.urls = {service: root + self.paths[service] for service in self.services}
-        self.headers = instance_headers(instance, self.auth_headers())
+        self.urls = self.endpoint_urls(instance.url)
+        self.headers = instance_headers(instance, bearer(instance.api_key))
         upstream = instance.upstream_model
         self.upstream_model = upstream if upstream and upstream != instance.model else None
 
-    def auth_headers(self) -> dict[str, str]:
-        """How this product takes the instance's API key."""
-        return bearer(self.instance.api_key)
+    def endpoint_urls(self, url: str) -> dict[ServiceType, str]:
+        """The URL of each service, from the configured URL (server root, or root + `/v1`)."""
+        root = server_root(url, ("/v1",))
+        return {service: root + self.paths[service] for service in self.services}
 
     def prepare(self, req: ProxyRequest) -> UpstreamCall:
         url = self.urls[req.endpoint.service]
         if req.endpoint.body is BodyKind.MULTIPART:
             # The boundary lives in the client's Content-Type, so this dict is per request.
             headers = {**self.headers, "Content-Type": req.content_type}
-            body = req.body
-            if self.upstream_model is not None:
-                body = replace_model_field(body, req.content_type, self.upstream_model)
-            return UpstreamCall(url, headers, body)
+            return UpstreamCall(url, headers, self.form_body(req))
         return UpstreamCall(url, self.headers, self.json_body(req))
+
+    def form_body(self, req: ProxyRequest) -> bytes:
+        """The client's multipart body; only the `model` value changes, and only if it must."""
+        if self.upstream_model is None:
+            return req.body
+        try:
+            return replace_form_field(req.body, req.content_type, "model", self.upstream_model)
+        except FormDataError as exc:
+            raise BadRequest(str(exc)) from None
 
     def json_body(self, req: ProxyRequest) -> bytes:
         """The client's JSON body, re-serialised only when the model name must change."""
         if self.upstream_model is None or req.payload is None:
             return req.body
-        return orjson.dumps(self.rename_model(req.payload))
+        return orjson.dumps(self.upstream_payload(req.payload))
 
-    def rename_model(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A shallow copy of `payload` sending the upstream's model name; key order is kept."""
-        renamed = dict(payload)
-        renamed["model"] = self.upstream_model
-        return renamed
+    def upstream_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A shallow copy of `payload` naming the upstream's model; key order is kept."""
+        copy = dict(payload)
+        if self.upstream_model is not None:
+            copy["model"] = self.upstream_model
+        return copy
 
     def translator(self, req: ProxyRequest) -> Translator | None:
+        if (
+            self.ignores_return_documents
+            and req.endpoint.service is ServiceType.RERANK
+            and (req.payload or {}).get("return_documents") is False
+        ):
+            return WholeBody(req, without_documents)
         return None
 
     def translate_error(self, status: int, body: bytes) -> bytes:
