@@ -7,10 +7,9 @@ from typing import Any
 
 import orjson
 
+from jairouter.adapters.wire import JSON
 from jairouter.errors import UpstreamBroken
 from jairouter.types import ProxyRequest
-
-JSON = "application/json"
 
 Convert = Callable[[dict[str, Any], ProxyRequest], dict[str, Any]]
 """Builds the OpenAI-shaped answer from the product's parsed answer and the client's request."""
