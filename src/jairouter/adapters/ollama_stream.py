@@ -72,9 +72,8 @@ class _NdjsonToSse(ABC):
             self._pending = []
         if self._ended:
             return out
-        self._ended = True
         early = UpstreamBroken("the model server's stream ended before it was complete")
-        return out + b"data: " + early.body() + b"\n\n"
+        return out + self._end(early.body())
 
     def _line(self, line: bytes) -> bytes:
         if self._ended or not line.strip():
@@ -84,9 +83,9 @@ class _NdjsonToSse(ABC):
         except orjson.JSONDecodeError:
             obj = None
         if not isinstance(obj, dict):
-            return self._fail("the model server sent a malformed stream line")
-        if "error" in obj:
-            return self._fail(str(obj["error"]))
+            return self._end(UpstreamBroken("the model server sent a malformed stream line").body())
+        if "error" in obj:  # Ollama's own report of a failure, e.g. the runner died
+            return self._end(error_body(str(obj["error"]), "server_error"))
         out = b""
         if not self._head:
             self._open(obj)
@@ -111,9 +110,10 @@ class _NdjsonToSse(ABC):
         }
         self._head = b"data: " + orjson.dumps(envelope)[:-2]  # cut `]}`, keep `"choices":[`
 
-    def _fail(self, message: str) -> bytes:
+    def _end(self, error: bytes) -> bytes:
+        """The event carrying `error`, after which the stream is over."""
         self._ended = True
-        return b"data: " + error_body(message, "server_error") + b"\n\n"
+        return b"data: " + error + b"\n\n"
 
     def event(self, choice: dict[str, Any]) -> bytes:
         """One SSE event carrying `choice` as the only entry of `choices`."""
