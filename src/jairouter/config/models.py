@@ -15,10 +15,12 @@ from pydantic import (
     ConfigDict,
     Field,
     IPvAnyNetwork,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jairouter.types import ServiceType
 
@@ -30,6 +32,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=False)
 
 
+Conflict = tuple[tuple[str | int, ...], object, str]
+"""A cross-field problem: where (relative to the model being validated), the value, and why."""
+
+
+def _raise_conflicts(model: str, conflicts: list[Conflict]) -> None:
+    """Report every conflict at once, each at the key it is about rather than at the model.
+
+    A plain ValueError from a model validator would name only the model, and only the first
+    problem; pydantic-core accepts a ValidationError raised here and prefixes each `loc`.
+    """
+    if conflicts:
+        raise ValidationError.from_exception_data(
+            model,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("conflict", "{reason}", {"reason": reason}),
+                    loc=loc,
+                    input=value,
+                )
+                for loc, value, reason in conflicts
+            ],
+        )
+
+
 class Timeouts(_Model):
     """Upstream timeouts in seconds; unset fields inherit from the wider level."""
 
@@ -38,7 +64,8 @@ class Timeouts(_Model):
     )
     first_byte: Annotated[float, Field(gt=0)] | None = Field(
         None,
-        description="Seconds from sending the request until the upstream's response headers arrive.",
+        description="Seconds from sending the request until the upstream's response headers "
+        "arrive.",
     )
     total: Annotated[float, Field(gt=0)] | None = Field(
         None, description="Seconds for the whole upstream exchange, stream included."
@@ -59,7 +86,8 @@ class InstanceConfig(_Model):
     )
     adapter: str = Field(
         "openai",
-        description="Wire protocol of the server: openai, vllm, gpustack, xinference, localai, ollama.",
+        description="Wire protocol of the server: openai, vllm, gpustack, xinference, localai, "
+        "ollama.",
     )
     upstream_model: str | None = Field(
         None, min_length=1, description="Model name sent upstream when it differs from `model`."
@@ -113,12 +141,15 @@ class ServiceConfig(_Model):
 
     @model_validator(mode="after")
     def _no_duplicates(self) -> ServiceConfig:
-        seen: set[tuple[str, str]] = set()
-        for inst in self.instances:
+        first: dict[tuple[str, str], int] = {}
+        conflicts: list[Conflict] = []
+        for index, inst in enumerate(self.instances):
             key = (inst.model, inst.url)
-            if key in seen:
-                raise ValueError(f"instance {inst.model} at {inst.url} is listed twice")
-            seen.add(key)
+            if key in first:
+                reason = f"instance {inst.model} at {inst.url} repeats instances[{first[key]}]"
+                conflicts.append((("instances", index), inst.url, reason))
+            first.setdefault(key, index)
+        _raise_conflicts("ServiceConfig", conflicts)
         return self
 
 
@@ -163,14 +194,19 @@ class Config(_Model):
         supports = (info.context or {}).get("adapters")
         if not supports:
             return self
+        conflicts: list[Conflict] = []
         for service, svc in self.services.items():
-            for inst in svc.instances:
+            able = ", ".join(name for name, served in supports.items() if service in served)
+            for index, inst in enumerate(svc.instances):
                 allowed = supports.get(inst.adapter)
                 if allowed is not None and service not in allowed:
-                    raise ValueError(
-                        f"services.{service.value}: adapter {inst.adapter!r} of {inst.model} "
-                        f"cannot serve {service.value}"
+                    loc = ("services", service.value, "instances", index, "adapter")
+                    reason = (
+                        f"adapter {inst.adapter!r} cannot serve {service.value}; "
+                        f"adapters that can: {able or 'none'}"
                     )
+                    conflicts.append((loc, inst.adapter, reason))
+        _raise_conflicts("Config", conflicts)
         return self
 
     def load_balance_of(self, service: ServiceType) -> str:
