@@ -7,8 +7,9 @@ import logging
 import aiohttp
 
 from jairouter.adapters.base import Adapter, Translator
-from jairouter.errors import UpstreamBroken
+from jairouter.errors import RouterError, UpstreamBroken
 from jairouter.types import ProxyRequest, Send
+from jairouter.upstream.client import map_upstream_error
 
 log = logging.getLogger("jairouter.relay")
 
@@ -44,46 +45,62 @@ def response_headers(
 async def relay(
     resp: aiohttp.ClientResponse, adapter: Adapter, req: ProxyRequest, send: Send
 ) -> None:
-    """Send `resp` to the client: errors normalised, 2xx bodies chunk by chunk as they arrive."""
-    if resp.status >= 400:
-        body = adapter.translate_error(resp.status, await resp.read())
-        headers = response_headers(resp.raw_headers, _JSON)
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return
+    """Send `resp` to the client: errors normalised, 2xx bodies chunk by chunk as they arrive.
 
+    Raises a RouterError only before the response has started.
+    """
+    if resp.status >= 400:
+        body = adapter.translate_error(resp.status, await _read(resp))
+        await _send_whole(send, resp, body, _JSON)
+        return
     translator = adapter.translator(req)
+    if translator is None:
+        await _relay_stream(resp, req, send, None)
+    elif req.stream:
+        await _relay_stream(resp, req, send, translator)
+    else:
+        # A body rewritten whole is converted before anything is sent, so that an unusable
+        # answer still reaches the client as an error status rather than a cut connection.
+        body = translator.feed(await _read(resp)) + translator.finish()
+        await _send_whole(send, resp, body, translator.content_type.encode())
+
+
+async def _read(resp: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise map_upstream_error(exc, resp.url.host or "upstream") from exc
+
+
+async def _send_whole(send: Send, resp: aiohttp.ClientResponse, body: bytes, ctype: bytes) -> None:
+    headers = response_headers(resp.raw_headers, ctype)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _relay_stream(
+    resp: aiohttp.ClientResponse, req: ProxyRequest, send: Send, translator: Translator | None
+) -> None:
     ctype = translator.content_type.encode() if translator is not None else None
-    await send(
-        {
-            "type": "http.response.start",
-            "status": resp.status,
-            "headers": response_headers(resp.raw_headers, ctype),
-        }
-    )
+    headers = response_headers(resp.raw_headers, ctype)
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
     try:
         if translator is None:
             async for chunk in resp.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             tail = b""
         else:
-            tail = await _relay_translated(resp, translator, send)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+            async for chunk in resp.content.iter_any():
+                out = translator.feed(chunk)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            tail = translator.finish()
+    except (aiohttp.ClientError, TimeoutError, RouterError) as exc:
         # Headers are gone already: the status cannot change any more.
         await _abort_stream(resp, req, send, exc)
         return
     await send({"type": "http.response.body", "body": tail, "more_body": False})
-
-
-async def _relay_translated(
-    resp: aiohttp.ClientResponse, translator: Translator, send: Send
-) -> bytes:
-    async for chunk in resp.content.iter_any():
-        out = translator.feed(chunk)
-        if out:
-            await send({"type": "http.response.body", "body": out, "more_body": True})
-    return translator.finish()
 
 
 class StreamCut(Exception):
