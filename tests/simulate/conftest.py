@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from jairouter.simulate import ServerThread, SimSettings, openai_app
+from jairouter.simulate import ServerThread, SimSettings, ollama_app, openai_app
 
 KEY = "sk-sim-test"
 
@@ -24,6 +24,12 @@ def openai_sim() -> Iterator[ServerThread]:
 def client(openai_sim: ServerThread) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=openai_sim.url + "/v1", api_key=KEY, max_retries=0) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def ollama_sim() -> Iterator[ServerThread]:
+    with ServerThread(ollama_app(SimSettings(models=("llama3.2",), token_delay=0))) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ noticing a client that goes away."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import aiohttp
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from jairouter.simulate import Call, ServerThread, SimSettings, openai_app, start
+from jairouter.simulate import Call, ServerThread, SimSettings, ollama_app, openai_app, start
 
 CHAT = {"model": "sim-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -89,6 +90,18 @@ def test_a_client_leaving_mid_stream_is_journaled(http: httpx.Client, delay: flo
         sim.journal.wait_until(lambda j: j.disconnected == 1)
         entry = sim.journal.last
     assert (entry.disconnected, entry.completed, entry.status) == (True, False, 200)
+
+
+async def test_a_disconnect_can_be_awaited_inside_the_servers_loop() -> None:
+    app = ollama_app(SimSettings(models=("llama3.2",), token_delay=0.05, reply_tokens=1000))
+    async with await start(app) as sim, aiohttp.ClientSession() as session:
+        request = {"model": "llama3.2", "prompt": "go"}
+        async with session.post(sim.url + "/api/generate", json=request) as response:
+            assert (await response.content.readline()).startswith(b'{"model":"llama3.2"')
+            response.close()  # drop the connection mid-stream
+        async with asyncio.timeout(5):
+            await sim.journal.wait_until_async(lambda j: j.disconnected == 1)
+        assert not sim.journal.last.completed
 
 
 async def test_closing_the_server_cuts_answers_in_flight() -> None:

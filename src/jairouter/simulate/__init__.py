@@ -7,6 +7,7 @@ with ServerThread(openai_app(settings)) as sim:       # or: sim = await start(ap
 
 from jairouter.simulate.exchange import JOURNAL, SETTINGS, Call, Reject
 from jairouter.simulate.journal import Journal, JournalEntry, Upload
+from jairouter.simulate.ollama import ollama_app
 from jairouter.simulate.openai_app import openai_app
 from jairouter.simulate.openai_media import transcript
 from jairouter.simulate.runner import RunningServer, ServerThread, start
@@ -27,6 +28,7 @@ __all__ = [
     "SimSettings",
     "Upload",
     "embed",
+    "ollama_app",
     "openai_app",
     "relevance",
     "start",
