@@ -35,11 +35,12 @@ def _root(
 
 def _register() -> None:
     # Command groups register themselves here, in the order `--help` lists them.
-    from jairouter.cli import backends, config_cmd, init_cmd
+    from jairouter.cli import backends, completions_cmd, config_cmd, init_cmd
 
     app.command("init")(init_cmd.init)
     app.add_typer(backends.app, name="backends")
     app.add_typer(config_cmd.app, name="config")
+    app.command("completions")(completions_cmd.completions)
 
 
 _register()

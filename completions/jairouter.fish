@@ -1,0 +1,1 @@
+complete --command jairouter --no-files --arguments "(env _JAIROUTER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) jairouter)" --condition "env _JAIROUTER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) jairouter"
