@@ -223,3 +223,25 @@ def test_problems_are_in_file_order_across_kinds() -> None:
         "services:\n  chat:\n    instances:\n      - {model: a, url: '${U}'}\nserver: {port: x}\n"
     )
     assert [p.line for p in problems_in(text)] == [4, 5]
+
+
+def test_anchors_and_merges_are_followed_and_odd_values_still_explained() -> None:
+    text = """\
+services:
+  chat:
+    instances:
+      - &box {model: a, url: http://x, adapter: ollama}
+      - <<: *box
+        model: b
+      - model: c
+        url: http://y
+        adapter: {name: ollama}
+"""
+    (problem,) = problems_in(text)
+    assert where(problem) == (9, 18, "services.chat.instances[2].adapter")
+    assert problem.hint == "expected text (put the value in quotes)"
+
+
+def test_unknown_key_with_no_close_match_lists_the_allowed_ones() -> None:
+    (problem,) = problems_in("server:\n  zzz: 1\n")
+    assert problem.hint == "allowed keys: host, port, max_body_size, trusted_proxies"

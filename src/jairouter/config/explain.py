@@ -76,14 +76,16 @@ def _hint(error: ErrorDetails, path: Path, adapters: Mapping[str, object] | None
     name = path[-1] if path else ""
     if kind == "extra_forbidden":
         model = _model_at(path[:-1])
-        return _suggest(str(name), model.model_fields if model else ()) or (
-            f"allowed keys: {', '.join(model.model_fields)}" if model else None
-        )
+        if model is None:
+            return None
+        allowed = model.model_fields
+        return _suggest(str(name), allowed) or f"allowed keys: {', '.join(allowed)}"
     if kind in ("enum", "literal_error"):
         choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         return _suggest(str(error["input"]), choices)
-    if name == "adapter" and adapters is not None and error["input"] not in adapters:
-        return _suggest(str(error["input"]), adapters)
+    given = error["input"]
+    if name == "adapter" and isinstance(given, str) and adapters and given not in adapters:
+        return _suggest(given, adapters)
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}"
     described = _field_at(path)
