@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import Result
+from typer.testing import CliRunner, Result
+
+from jairouter.cli.main import app
 
 Invoke = Callable[..., Result]
 
@@ -208,3 +210,12 @@ def test_list_of_an_invalid_file_reports_its_problems(jairouter: Invoke, config_
     result = jairouter("backends", "list")
     assert result.exit_code == 1
     assert "did you mean `instances`?" in result.stderr
+
+
+def test_add_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "jairouter.yaml"
+    result = CliRunner().invoke(
+        app, ["backends", "add", "chat", "m", "http://x", "-c", str(target)]
+    )
+    assert result.exit_code == 1
+    assert f"error: cannot write {target}" in result.stderr

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import fail_with_problems, stderr, stdout
+from jairouter.cli.problems import fail, fail_with_problems, stderr, stdout
 from jairouter.errors import ConfigError
 from jairouter.types import ServiceType
 
@@ -75,6 +75,8 @@ def add(
         save_config(path, text, adapters=supported)
     except ConfigError as exc:
         fail_with_problems(exc.problems, f"; {path} left unchanged")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
     stdout().print(f"added {model} at {url} to {service.value} in {path}")
     if api_key and "${" not in api_key:
         stderr().print(f"note: the key is stored as written; '${{VAR}}' keeps it out of {path}")
@@ -127,6 +129,8 @@ def remove(
         save_config(path, text, adapters=capabilities())
     except ConfigError as exc:
         fail_with_problems(exc.problems, f"; {path} left unchanged")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
     stdout().print(f"removed {model} at {url} from {service.value} in {path}")
 
 
