@@ -49,6 +49,7 @@ def test_add_creates_the_file_and_list_shows_it(jairouter: Invoke, config_path: 
     assert listed(jairouter) == [
         {
             "service": "embedding",
+            "strategy": "round-robin",
             "model": "nomic",
             "url": "http://10.0.0.6:11434/v1",
             "adapter": "openai",
@@ -180,8 +181,8 @@ def test_list_shows_a_table_without_secrets(
         if "│" in line
     ]
     assert rows == [
-        ["chat", "qwen2.5:7b", "http://10.0.0.5:11434", "ollama", "1", ""],
-        ["chat", "gpt", "https://api.x.com", "openai", "1", ""],
+        ["chat", "round-robin", "qwen2.5:7b", "http://10.0.0.5:11434", "ollama", "1", ""],
+        ["chat", "round-robin", "gpt", "https://api.x.com", "openai", "1", ""],
     ]
     assert "sk-9" not in result.stdout
 

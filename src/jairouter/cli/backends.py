@@ -12,7 +12,7 @@ import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from jairouter.cli.options import ConfigOption, resolve_config_path
 from jairouter.cli.problems import fail, fail_with_problems, stderr, stdout
 from jairouter.errors import ConfigError
 from jairouter.types import ServiceType
+
+if TYPE_CHECKING:
+    from jairouter.cli.instances import Row
 
 app = typer.Typer(help="Add, list and remove the model servers behind each service.")
 
@@ -89,6 +92,7 @@ def list_(
 ) -> None:
     """Show every configured instance (keys and headers are never shown)."""
     from jairouter.adapters.registry import capabilities
+    from jairouter.cli.instances import instance_rows
     from jairouter.config.loader import load_config
 
     path = resolve_config_path(config)
@@ -96,18 +100,7 @@ def list_(
         loaded = load_config(path, adapters=capabilities())
     except ConfigError as exc:
         fail_with_problems(exc.problems)
-    rows = [
-        {
-            "service": service.value,
-            "model": inst.model,
-            "url": inst.url,
-            "adapter": inst.adapter,
-            "weight": inst.weight,
-            "upstream_model": inst.upstream_model,
-        }
-        for service, settings in loaded.services.items()
-        for inst in settings.instances
-    ]
+    rows = instance_rows(loaded)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
@@ -151,15 +144,10 @@ def _check_adapter(
         )
 
 
-def _print_table(path: Path, rows: list[dict[str, str | int | None]]) -> None:
-    from rich.table import Table
+def _print_table(path: Path, rows: list[Row]) -> None:
+    from jairouter.cli.instances import instances_table
 
     if not rows:
         stdout().print(f"{path} lists no instances; add one with `jairouter backends add`")
         return
-    table = Table(title=str(path), title_justify="left")
-    for column in ("service", "model", "url", "adapter", "weight", "upstream model"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(value) if value is not None else "" for value in row.values()))
-    stdout().print(table)
+    stdout().print(instances_table(rows, str(path)))

@@ -1,0 +1,81 @@
+"""The demo: simulated backends plus the router over them, all in one event loop."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import uvicorn
+
+from jairouter.config.models import Config
+from jairouter.server.app import create_app
+from jairouter.server.run import uvicorn_config
+from jairouter.simulate import RunningServer, SimSettings, ollama_app, openai_app, start
+
+CHAT_MODEL = "demo-chat"
+OLLAMA_MODEL = "llama3.2"
+OPENAI_MODELS = {
+    "chat": CHAT_MODEL,
+    "completion": CHAT_MODEL,
+    "embedding": "demo-embed",
+    "rerank": "demo-rerank",
+    "tts": "demo-tts",
+    "stt": "demo-stt",
+    "image-generation": "demo-image",
+    "image-edit": "demo-image",
+}
+_REPLY = "Hello from simulated backend {name}: every word you see arrives as one streamed token."
+
+
+def demo_config(openai_urls: list[str], ollama_url: str) -> Config:
+    """Every service on the OpenAI-compatible backends (chat spread over all of them, least
+    connections), and a chat model on the Ollama backend through the translating adapter."""
+    services: dict[str, dict[str, object]] = {
+        service: {"instances": [{"model": model, "url": url} for url in openai_urls]}
+        for service, model in OPENAI_MODELS.items()
+    }
+    chat_instances = services["chat"]["instances"]
+    assert isinstance(chat_instances, list)
+    chat_instances.append({"model": OLLAMA_MODEL, "url": ollama_url, "adapter": "ollama"})
+    services["chat"]["load_balance"] = "least-connections"
+    return Config.model_validate({"services": services})
+
+
+@contextlib.asynccontextmanager
+async def simulated_backends(token_delay: float) -> AsyncIterator[tuple[list[str], str]]:
+    """Two OpenAI-compatible backends (A, B) and one Ollama backend on free loopback ports."""
+    servers: list[RunningServer] = []
+    try:
+        for name in ("A", "B"):
+            settings = SimSettings(
+                models=tuple(sorted(set(OPENAI_MODELS.values()))),
+                token_delay=token_delay,
+                words=tuple(_REPLY.format(name=name).split()),
+            )
+            servers.append(await start(openai_app(settings)))
+        ollama_settings = SimSettings(
+            models=(OLLAMA_MODEL,),
+            token_delay=token_delay,
+            words=tuple(_REPLY.format(name="Ollama").split()),
+        )
+        servers.append(await start(ollama_app(ollama_settings)))
+        yield [s.url for s in servers[:2]], servers[2].url
+    finally:
+        for server in servers:
+            await server.close()
+
+
+async def run_demo(
+    sock: socket.socket,
+    token_delay: float,
+    on_ready: Callable[[Config], None],
+    log_level: str = "warning",
+) -> None:
+    """Serve the demo on `sock` until the server is told to exit (Ctrl-C / SIGTERM)."""
+    async with simulated_backends(token_delay) as (openai_urls, ollama_url):
+        config = demo_config(openai_urls, ollama_url)
+        server = uvicorn.Server(uvicorn_config(create_app(config), log_level=log_level))
+        # `sock` already listens: connections made from here on queue until uvicorn accepts them.
+        on_ready(config)
+        await server.serve(sockets=[sock])
