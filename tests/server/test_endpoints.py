@@ -21,7 +21,8 @@ def test_chat_non_stream(fresh: Stack) -> None:
     )
     assert reply.choices[0].message.content == REPLY.text
     assert reply.choices[0].finish_reason == REPLY.finish_reason
-    assert reply.usage is not None and reply.usage.completion_tokens == len(REPLY.tokens)
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens == len(REPLY.tokens)
 
 
 def test_chat_stream_relays_every_chunk(fresh: Stack) -> None:
@@ -34,7 +35,8 @@ def test_chat_stream_relays_every_chunk(fresh: Stack) -> None:
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == REPLY.text
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == len(REPLY.tokens)
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == len(REPLY.tokens)
 
 
 def test_requests_spread_over_both_backends(fresh: Stack) -> None:
@@ -77,7 +79,8 @@ def test_speech_bytes_are_streamed_through(fresh: Stack) -> None:
     ) as response:
         audio = b"".join(response.iter_bytes())
         assert response.headers["content-type"].startswith("audio/")
-    assert audio[:4] == b"RIFF" and len(audio) > 1000
+    assert audio[:4] == b"RIFF"
+    assert len(audio) > 1000
 
 
 def test_transcription_upload_arrives_intact(fresh: Stack) -> None:
@@ -93,7 +96,8 @@ def test_image_generation_and_edit(fresh: Stack) -> None:
     generated = fresh.client.images.generate(
         model="image-model", prompt="a red square", response_format="b64_json"
     )
-    assert generated.data is not None and generated.data[0].b64_json
+    assert generated.data is not None
+    assert generated.data[0].b64_json
     png = base64.b64decode(generated.data[0].b64_json)
     assert png.startswith(b"\x89PNG")
     edited = fresh.client.images.edit(
@@ -102,7 +106,8 @@ def test_image_generation_and_edit(fresh: Stack) -> None:
         prompt="make it blue",
         response_format="b64_json",
     )
-    assert edited.data is not None and edited.data[0].b64_json
+    assert edited.data is not None
+    assert edited.data[0].b64_json
 
 
 def test_models_lists_every_model_with_its_services(fresh: Stack) -> None:
@@ -152,13 +157,16 @@ def test_ollama_chat_looks_like_openai(fresh: Stack) -> None:
     reply = fresh.client.chat.completions.create(
         model=OLLAMA, messages=[{"role": "user", "content": "Hi"}], max_tokens=5
     )
-    assert reply.object == "chat.completion" and reply.model == OLLAMA
+    assert reply.object == "chat.completion"
+    assert reply.model == OLLAMA
     assert reply.choices[0].message.content == SimSettings().reply(5).text
     assert reply.choices[0].finish_reason == "length"
-    assert reply.usage is not None and reply.usage.completion_tokens == 5
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens == 5
     sent = fresh.ollama.journal.last
     assert sent.path == "/api/chat"
-    assert sent.json is not None and sent.json["options"]["num_predict"] == 5
+    assert sent.json is not None
+    assert sent.json["options"]["num_predict"] == 5
 
 
 def test_ollama_stream_looks_like_openai(fresh: Stack) -> None:
@@ -173,7 +181,8 @@ def test_ollama_stream_looks_like_openai(fresh: Stack) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == SimSettings(reply_tokens=8).reply().text
     assert chunks[0].choices[0].delta.role == "assistant"
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 8
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 8
 
 
 def test_ollama_completions_and_embeddings(fresh: Stack) -> None:
