@@ -32,6 +32,7 @@ def uvicorn_config(
         log_level=log_level,
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # client addresses come from server.trusted_proxies only
         timeout_graceful_shutdown=DRAIN_SECONDS,
         **extra,
     )
