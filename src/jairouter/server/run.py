@@ -8,8 +8,8 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -21,9 +21,7 @@ from jairouter.types import ASGIApp
 DRAIN_SECONDS = 30
 
 
-def uvicorn_config(
-    app: ASGIApp | str, *, log_level: str = "info", **extra: Any
-) -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp | str, *, log_level: str = "info", **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         loop="uvloop",
