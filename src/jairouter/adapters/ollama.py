@@ -36,11 +36,13 @@ class OllamaAdapter:
 
     name: ClassVar[str] = "ollama"
     services: ClassVar[frozenset[ServiceType]] = frozenset(_PATHS)
+    probe_path: ClassVar[str] = "/api/tags"
+    """What active health probes GET below `root`: the local models, cheap to list."""
 
     def __init__(self, instance: InstanceConfig) -> None:
         # A URL copied from an OpenAI client setup may end in /v1, one from Ollama's docs in /api.
-        root = server_root(instance.url, ("/v1", "/api"))
-        self.urls = {service: root + path for service, path in _PATHS.items()}
+        self.root = server_root(instance.url, ("/v1", "/api"))
+        self.urls = {service: self.root + path for service, path in _PATHS.items()}
         # Ollama itself takes no key; one behind an authenticating proxy or ollama.com takes Bearer.
         self.headers = instance_headers(instance, bearer(instance.api_key))
         self.model = instance.sent_model

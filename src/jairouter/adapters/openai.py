@@ -33,9 +33,12 @@ class OpenAIAdapter:
     """Path of each service below the server root."""
     ignores_return_documents: ClassVar[bool] = False
     """True for products whose rerank answers carry documents even when asked not to."""
+    probe_path: ClassVar[str] = "/v1/models"
+    """What active health probes GET below `root`: cheap, and lists the models served."""
 
     def __init__(self, instance: InstanceConfig) -> None:
         self.instance = instance
+        self.root = server_root(instance.url, ("/v1",))
         self.urls = self.endpoint_urls(instance.url)
         self.headers = instance_headers(instance, bearer(instance.api_key))
         upstream = instance.upstream_model

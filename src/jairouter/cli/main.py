@@ -35,13 +35,14 @@ def _root(
 
 def _register() -> None:
     # Command groups register themselves here, in the order `--help` lists them.
-    from jairouter.cli import backends, completions_cmd, config_cmd, demo, init_cmd, serve
+    from jairouter.cli import backends, completions_cmd, config_cmd, demo, init_cmd, probe, serve
 
     app.command("demo")(demo.demo)
     app.command("serve")(serve.serve)
     app.command("init")(init_cmd.init)
     app.add_typer(backends.app, name="backends")
     app.add_typer(config_cmd.app, name="config")
+    app.command("probe")(probe.probe)
     app.command("completions")(completions_cmd.completions)
 
 
