@@ -1,0 +1,75 @@
+"""Several limits on one request, all or nothing (e.g. a global limit and a per-client one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jairouter.core.limits.permits import Limiter, Outcome, Permit, Rejection, Unit
+
+
+class PermitSet:
+    """The permits of every limit a request passed; settled and released together."""
+
+    __slots__ = ("permits",)
+
+    allowed = True
+
+    def __init__(self, permits: list[Permit]) -> None:
+        self.permits = permits
+
+    def settle(self, tokens: float) -> None:
+        """Settle the token-unit permits to the tokens the answer really used."""
+        for permit in self.permits:
+            if permit.unit is Unit.TOKENS:
+                permit.settle(tokens)
+
+    def release(self, outcome: Outcome, latency: float | None = None) -> None:
+        """Release every permit (each only once, however often this is called)."""
+        for permit in self.permits:
+            permit.release(outcome, latency)
+
+    def cancel(self) -> None:
+        """Undo every permit: refunded and freed, as if the request never came."""
+        for permit in self.permits:
+            permit.cancel()
+
+    def tightest(self, unit: Unit = Unit.REQUESTS) -> Permit | None:
+        """The permit to show in X-RateLimit-* headers for `unit`: fewest remaining, then the
+        longest reset. None if no limit of that unit applied."""
+        best: Permit | None = None
+        for permit in self.permits:
+            if permit.unit is not unit:
+                continue
+            if (
+                best is None
+                or permit.remaining < best.remaining
+                or (permit.remaining == best.remaining and permit.reset > best.reset)
+            ):
+                best = permit
+        return best
+
+
+def acquire_all(wanted: Sequence[tuple[Limiter, float]]) -> PermitSet | Rejection:
+    """Acquire `cost` from each limiter, or from none of them.
+
+    Every limiter is checked first, so a refusal takes nothing and reports the longest wait
+    among all the limits that refuse; then each is acquired. Limits only loosen with time and
+    nothing runs in between (one event loop), so the acquisitions succeed, unless the same
+    limiter is listed twice: then what was taken is given back and its refusal returned.
+    """
+    worst: Rejection | None = None
+    for limiter, cost in wanted:
+        refused = limiter.check(cost)
+        if refused is not None and (worst is None or refused.outlasts(worst)):
+            worst = refused
+    if worst is not None:
+        return worst
+    permits: list[Permit] = []
+    for limiter, cost in wanted:
+        decision = limiter.acquire(cost)
+        if isinstance(decision, Rejection):
+            for permit in permits:
+                permit.cancel()
+            return decision
+        permits.append(decision)
+    return PermitSet(permits)

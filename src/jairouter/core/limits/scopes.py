@@ -1,0 +1,72 @@
+"""Scopes: whose requests share a limiter.
+
+    global     one limiter for every request the limit covers
+    service    one per service (chat, embedding, …)
+    model      one per model name, as the client asked for it
+    instance   one per upstream instance (its key), so acquired after the instance is picked
+    client     one per client: its address now, an API key's id once keys exist
+
+Several limits combine by acquiring each one's limiter together (`acquire_all`), e.g. a global
+limit and a per-client one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jairouter.config.limits import RateLimitConfig
+from jairouter.core.limits.build import limiter_factory
+from jairouter.core.limits.permits import Clock, Limiter, Unit
+from jairouter.core.limits.registry import KeyedLimiters
+from jairouter.core.limits.tokens import estimate_tokens
+
+
+class ScopedLimit:
+    """One configured `rate_limit`: picks the limiter a request uses by the limit's scope."""
+
+    __slots__ = ("_default_max_tokens", "_keyed", "_single", "config", "scope", "unit")
+
+    def __init__(self, config: RateLimitConfig, clock: Clock) -> None:
+        self.config = config
+        self.scope = config.scope
+        self.unit = Unit(config.unit)
+        self._default_max_tokens = config.default_max_tokens
+        factory = limiter_factory(config, clock)
+        self._single: Limiter | None = None
+        self._keyed: KeyedLimiters | None = None
+        if config.scope == "global":
+            self._single = factory()
+        else:
+            self._keyed = KeyedLimiters(
+                factory, max_entries=config.max_entries, idle_ttl=config.idle_ttl, clock=clock
+            )
+
+    def limiter(
+        self, *, service: str = "", model: str = "", instance: str = "", client: str = ""
+    ) -> Limiter:
+        """The limiter for a request with these facts; only the one the scope names is read."""
+        if self._single is not None:
+            return self._single
+        assert self._keyed is not None
+        match self.scope:
+            case "service":
+                key = service
+            case "model":
+                key = model
+            case "instance":
+                key = instance
+            case _:
+                key = client
+        return self._keyed.get(key)
+
+    def cost(self, payload: Mapping[str, Any] | None) -> float:
+        """What a request costs this limit: 1 request, or its estimated tokens."""
+        if self.unit is Unit.REQUESTS:
+            return 1.0
+        return float(estimate_tokens(payload, default_max_tokens=self._default_max_tokens))
+
+    @property
+    def keys(self) -> int:
+        """Keys with state now (1 for global): what memory the limit holds."""
+        return 1 if self._keyed is None else len(self._keyed)

@@ -1,0 +1,109 @@
+"""Token accounting for TPM limits: what to reserve before a call, what it really used after.
+
+A token-unit limit reserves `estimate_tokens(payload)` when the request arrives, so a burst of
+concurrent requests cannot together overshoot the limit while their answers are still being
+generated; when the answer's `usage` arrives the permit is settled to `usage_tokens(usage)`,
+refunding or charging the difference.
+
+The estimate is deliberately cheap and rough: characters / 4 for text (OpenAI's rule of thumb
+for English; dense scripts such as CJK are undercounted, and settling charges the rest), one
+token per token id, a flat amount per image or audio part, plus the completion budget
+(max_completion_tokens or max_tokens, else a configured default, times `n`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, TypeGuard
+
+CHARS_PER_TOKEN = 4.0
+"""Characters of text per token for the estimate."""
+
+MEDIA_TOKENS = 1024
+"""Tokens reserved per image or audio part, rather than counting its base64 or URL as text."""
+
+_PROMPT_FIELDS = (
+    "messages",
+    "prompt",
+    "suffix",
+    "input",
+    "instructions",
+    "query",
+    "documents",
+    "tools",
+    "functions",
+)
+_GENERATIVE = ("messages", "prompt")  # requests with these fields generate a completion
+_MEDIA_KEYS = frozenset({"image_url", "input_audio", "input_image", "file", "audio"})
+
+
+def estimate_tokens(
+    payload: Mapping[str, Any] | None,
+    *,
+    default_max_tokens: int,
+    chars_per_token: float = CHARS_PER_TOKEN,
+) -> int:
+    """Tokens to reserve for a request, from its parsed JSON body (None for multipart: 0).
+
+    Counts every string (keys included) under the prompt-bearing fields, which covers chat
+    messages and content parts, tool schemas, completion prompts and embedding inputs alike.
+    """
+    if not payload:
+        return 0
+    chars, ids, media = 0, 0, 0
+    stack: list[Any] = [payload[field] for field in _PROMPT_FIELDS if field in payload]
+    # A loop, not recursion: a hostile, deeply nested body must not exhaust the stack.
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            chars += len(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key in _MEDIA_KEYS:
+                    media += 1
+                    continue
+                chars += len(key)
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            ids += 1  # a token id in a pre-tokenized prompt or input
+    prompt = math.ceil(chars / chars_per_token) + ids + media * MEDIA_TOKENS
+    if not any(field in payload for field in _GENERATIVE):
+        return prompt  # embeddings, rerank: no completion
+    return prompt + completion_budget(payload, default_max_tokens)
+
+
+def completion_budget(payload: Mapping[str, Any], default_max_tokens: int) -> int:
+    """The most completion tokens the request asked for, across all its choices."""
+    budget = default_max_tokens
+    for field in ("max_completion_tokens", "max_tokens"):
+        value = payload.get(field)
+        if _count(value) and value > 0:
+            budget = value
+            break
+    most = 1
+    for field in ("n", "best_of"):  # legacy completions generate best_of answers, return n
+        value = payload.get(field)
+        if _count(value) and value > most:
+            most = value
+    return budget * most
+
+
+def usage_tokens(usage: Mapping[str, Any] | None) -> int | None:
+    """Tokens an answer's `usage` object reports (total, else prompt + completion), if any."""
+    if not isinstance(usage, Mapping):
+        return None
+    total = usage.get("total_tokens")
+    if _count(total):
+        return total
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not (_count(prompt) or _count(completion)):
+        return None
+    return (prompt if _count(prompt) else 0) + (completion if _count(completion) else 0)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    """Whether `value` is a count: a non-negative JSON integer (booleans are not counts)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
