@@ -49,12 +49,17 @@ def cpu_seconds_single(pid: int) -> float:
 
 def rss_mb(pid: int) -> float:
     """Resident memory of the tree in MiB (shared pages of forked workers counted per process)."""
-    pages = 0
+    return sum(rss_by_process(pid).values())
+
+
+def rss_by_process(pid: int) -> dict[int, float]:
+    """Resident memory of each process of the tree in MiB."""
+    found = {}
     for p in tree(pid):
         parts = _read(f"/proc/{p}/statm").split()
         if len(parts) > 1:
-            pages += int(parts[1])
-    return pages * _PAGE / 2**20
+            found[p] = int(parts[1]) * _PAGE / 2**20
+    return found
 
 
 @dataclass(frozen=True)

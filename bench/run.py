@@ -35,7 +35,7 @@ import report
 import routerconf
 import services
 from measure import Cell, Target, Timing, Window, measure
-from soak import SoakPlan, run_soak
+from soak import SoakPlan, run_soak, soak_verdicts
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _on_sigterm(_sig: int, _frame: FrameType | None) -> None:
+def _on_signal(_sig: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwind through `finally`, which stops every process we started
 
 
@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds:
         plan = Plan(**{**asdict(plan), "rounds": args.rounds})
     os.sched_setaffinity(0, {services.LOAD_CPU})  # the harness itself stays off the router core
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # SIGINT too: a shell starts background jobs with it ignored, and Python keeps it so.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
     workdir = Path(tempfile.mkdtemp(prefix="jairouter-bench-"))
     procs = services.Services(workdir)
     try:
@@ -161,6 +163,10 @@ def run(args: argparse.Namespace, plan: Plan, procs: services.Services) -> dict[
     figures: dict[str, object] = dict(report.headline(summary))
     for name in args.peer:
         figures.update(report.peer_headline(summary, name))
+    if args.workers > 1:  # the target is per process; the supervisor is not a worker
+        workers_rss = procstat.rss_by_process(router.pid)
+        workers_rss.pop(router.pid, None)
+        figures["rss_mb_after_max_process"] = max(workers_rss.values(), default=None)
     figures.update(
         rss_mb_before=rss_before,
         rss_mb_after=rss_after,
@@ -176,6 +182,8 @@ def run(args: argparse.Namespace, plan: Plan, procs: services.Services) -> dict[
     print(report.table(summary, ["jairouter", *args.peer]))
     print()
     print("\n".join(report.verdicts(figures)))
+    if soak:
+        print("\n".join(soak_verdicts(figures)))
     flagged = [w for w in windows if w.notes]
     if flagged:
         print(f"{len(flagged)} windows measured under foreign CPU load (see results file)")

@@ -17,6 +17,7 @@ import procstat
 from services import LOAD_CPU, Service
 
 POOL_KEEPALIVE_S = 60  # jairouter.upstream.client.UpstreamClient's keepalive_seconds default
+PLATEAU = 0.5  # MB per 10k requests: growth below this over the second half counts as flat
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def run_soak(
 
     slow_body = load.request_body(stream=True, gap_ms=plan.hold_gap_ms)
     slow = load.start_client(
-        router.url, slow_body, plan.holds, 1.0, LOAD_CPU, per_conn=1, warmup=0.0
+        router.url, slow_body, plan.holds, 10.0, LOAD_CPU, per_conn=1, warmup=0.0
     )
     try:
         deadline = time.monotonic() + 30
@@ -130,7 +131,35 @@ def run_soak(
         "soak_upstream_conns_holding": held.upstream_conns,
         "soak_upstream_conns_after": after.upstream_conns,
         "soak_upstream_conns_drained": drained.upstream_conns,
-        "soak_pool_drained_after_s": drained_after,
+        "soak_pool_drained_after_s": None if drained_after is None else round(drained_after, 1),
         "soak_in_flight_after": "pending the metrics endpoint; client connections above stand in",
         "soak_points": [asdict(p) for p in points],
     }
+
+
+def soak_verdicts(figures: dict[str, object]) -> list[str]:
+    """Leak checks: RSS plateaus, every client connection closed, descriptors back to start."""
+    slope = figures.get("soak_rss_slope_mb_per_10k_second_half")
+    checks = [
+        (
+            f"RSS slope over the second half {slope} MB/10k requests (plateau: <= {PLATEAU})",
+            isinstance(slope, float) and slope <= PLATEAU,
+        ),
+        (
+            f"client connections after: {figures.get('soak_client_conns_after')} (must be 0)",
+            figures.get("soak_client_conns_after") == 0,
+        ),
+        (
+            f"fds {figures.get('soak_fds_before')} before, {figures.get('soak_fds_holding')} "
+            f"holding, {figures.get('soak_fds_drained')} once the pool idled out",
+            figures.get("soak_fds_drained") == figures.get("soak_fds_before"),
+        ),
+        (
+            f"upstream connections {figures.get('soak_upstream_conns_before')} before, "
+            f"{figures.get('soak_upstream_conns_after')} right after (idle in the pool), "
+            f"{figures.get('soak_upstream_conns_drained')} after "
+            f"{figures.get('soak_pool_drained_after_s')} s",
+            figures.get("soak_upstream_conns_drained") == figures.get("soak_upstream_conns_before"),
+        ),
+    ]
+    return [f"{'ok  ' if ok else 'MISS'} soak: {text}" for text, ok in checks]
