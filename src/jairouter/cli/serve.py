@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import fail_with_problems, stdout
+from jairouter.cli.problems import fail, fail_with_problems, stdout
 from jairouter.errors import ConfigError
 
 HostOption = Annotated[
@@ -42,6 +42,7 @@ def serve(
     from jairouter.adapters.registry import capabilities
     from jairouter.cli.instances import instance_rows, instances_table
     from jairouter.config.loader import load_config
+    from jairouter.server.run import bind
     from jairouter.server.run import serve as run_server
 
     path = resolve_config_path(config)
@@ -51,15 +52,21 @@ def serve(
         fail_with_problems(exc.problems, f" in {path}; the router was not started")
     bind_host = host or loaded.server.host
     bind_port = loaded.server.port if port is None else port
+    try:
+        sock = bind(bind_host, bind_port, fallback_to_free=False)
+    except OSError as exc:
+        fail(f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}")
+    bind_port = sock.getsockname()[1]
     console = stdout()
     console.print(instances_table(instance_rows(loaded), f"services ({path})"))
     console.print(
         f"jairouter listening on http://{_url_host(bind_host)}:{bind_port}/v1 "
         f"({workers} worker{'s' if workers > 1 else ''}, config {path})"
     )
-    run_server(
-        loaded, path, host=bind_host, port=bind_port, workers=workers, log_level=log_level.lower()
-    )
+    try:
+        run_server(loaded, path, sock, workers=workers, log_level=log_level.lower())
+    finally:
+        sock.close()
 
 
 def _url_host(host: str) -> str:

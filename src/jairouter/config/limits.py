@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, model_validator
+
+from jairouter.config.base import Conflict, StrictModel, raise_conflicts
 
 Algorithm = Literal[
     "token-bucket", "leaky-bucket", "sliding-window", "warm-up", "adaptive", "concurrency"
@@ -73,10 +74,8 @@ Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=1)]
 
 
-class RateLimitConfig(BaseModel):
+class RateLimitConfig(StrictModel):
     """One rate limit: an algorithm with its parameters, what it counts, and per what key."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     algorithm: Algorithm = Field(
         description="token-bucket, leaky-bucket, sliding-window, warm-up, adaptive or concurrency."
@@ -150,24 +149,24 @@ class RateLimitConfig(BaseModel):
     def _fits_algorithm(self) -> RateLimitConfig:
         algorithm, given = self.algorithm, self.model_fields_set
         takes = _NEEDS[algorithm] + _MAY_TAKE.get(algorithm, ())
-        conflicts: list[tuple[str, object, str]] = []
+        conflicts: list[Conflict] = []
         for name in _NEEDS[algorithm]:
             if getattr(self, name) is None:
                 what = type(self).model_fields[name].description
-                conflicts.append((name, None, f"{algorithm} needs `{name}` ({what})"))
+                conflicts.append(((name,), None, f"{algorithm} needs `{name}` ({what})"))
         for name in _ALGORITHM_FIELDS:
             if name in given and name not in takes:
                 fields = ", ".join(takes) or "no parameters beyond unit and scope"
                 reason = f"`{name}` does not apply to {algorithm}, which takes {fields}"
-                conflicts.append((name, getattr(self, name), reason))
+                conflicts.append(((name,), getattr(self, name), reason))
         if self.unit == "tokens" and algorithm not in _TOKEN_ALGORITHMS:
             reason = (
                 f"{algorithm} counts requests; unit tokens needs {', '.join(_TOKEN_ALGORITHMS)}"
             )
-            conflicts.append(("unit", self.unit, reason))
+            conflicts.append((("unit",), self.unit, reason))
         if "default_max_tokens" in given and self.unit != "tokens":
             reason = "`default_max_tokens` applies only with unit: tokens"
-            conflicts.append(("default_max_tokens", self.default_max_tokens, reason))
+            conflicts.append((("default_max_tokens",), self.default_max_tokens, reason))
         if self.scope == "global":
             for name in ("max_entries", "idle_ttl"):
                 if name in given:
@@ -175,19 +174,19 @@ class RateLimitConfig(BaseModel):
                         f"`{name}` bounds per-key state; scope global keeps one, so it "
                         "applies only with scope service, model, instance or client"
                     )
-                    conflicts.append((name, getattr(self, name), reason))
+                    conflicts.append(((name,), getattr(self, name), reason))
         if algorithm == "adaptive":
             conflicts.extend(self._adaptive_conflicts())
-        _raise(conflicts)
+        raise_conflicts("RateLimitConfig", conflicts)
         return self
 
-    def _adaptive_conflicts(self) -> list[tuple[str, object, str]]:
+    def _adaptive_conflicts(self) -> list[Conflict]:
         low, initial, high = self.adaptive_limits()
         if low > high:
-            return [("min_limit", low, f"min_limit {low} is above max_limit {high}")]
+            return [(("min_limit",), low, f"min_limit {low} is above max_limit {high}")]
         if not low <= initial <= high:
             reason = f"initial_limit {initial} is outside min_limit..max_limit ({low}..{high})"
-            return [("initial_limit", initial, reason)]
+            return [(("initial_limit",), initial, reason)]
         return []
 
     def adaptive_limits(self) -> tuple[int, int, int]:
@@ -203,20 +202,3 @@ class RateLimitConfig(BaseModel):
     def effective_cold_factor(self) -> float:
         """The warm-up cold factor, default filled in."""
         return DEFAULT_COLD_FACTOR if self.cold_factor is None else self.cold_factor
-
-
-def _raise(conflicts: list[tuple[str, object, str]]) -> None:
-    """Report every conflict at once, each at the key it is about (see models._raise_conflicts;
-    not imported from there so that models.py can import this module)."""
-    if conflicts:
-        raise ValidationError.from_exception_data(
-            "RateLimitConfig",
-            [
-                InitErrorDetails(
-                    type=PydanticCustomError("conflict", "{reason}", {"reason": reason}),
-                    loc=(name,),
-                    input=value,
-                )
-                for name, value, reason in conflicts
-            ],
-        )

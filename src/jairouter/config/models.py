@@ -10,53 +10,22 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
     ByteSize,
-    ConfigDict,
     Field,
     IPvAnyNetwork,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from jairouter.config.base import Conflict, StrictModel, raise_conflicts
 from jairouter.types import ServiceType
 
 LoadBalance = Literal["random", "round-robin", "least-connections", "ip-hash"]
 LOAD_BALANCERS: tuple[str, ...] = ("random", "round-robin", "least-connections", "ip-hash")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=False)
-
-
-Conflict = tuple[tuple[str | int, ...], object, str]
-"""A cross-field problem: where (relative to the model being validated), the value, and why."""
-
-
-def _raise_conflicts(model: str, conflicts: list[Conflict]) -> None:
-    """Report every conflict at once, each at the key it is about rather than at the model.
-
-    A plain ValueError from a model validator would name only the model, and only the first
-    problem; pydantic-core accepts a ValidationError raised here and prefixes each `loc`.
-    """
-    if conflicts:
-        raise ValidationError.from_exception_data(
-            model,
-            [
-                InitErrorDetails(
-                    type=PydanticCustomError("conflict", "{reason}", {"reason": reason}),
-                    loc=loc,
-                    input=value,
-                )
-                for loc, value, reason in conflicts
-            ],
-        )
-
-
-class Timeouts(_Model):
+class Timeouts(StrictModel):
     """Upstream timeouts in seconds; unset fields inherit from the wider level."""
 
     connect: Annotated[float, Field(gt=0)] | None = Field(
@@ -75,7 +44,7 @@ class Timeouts(_Model):
 DEFAULT_TIMEOUTS = Timeouts(connect=10.0, first_byte=300.0, total=600.0)
 
 
-class InstanceConfig(_Model):
+class InstanceConfig(StrictModel):
     """One upstream model server serving one model."""
 
     model: str = Field(
@@ -128,7 +97,7 @@ class InstanceConfig(_Model):
         return self.upstream_model or self.model
 
 
-class ServiceConfig(_Model):
+class ServiceConfig(StrictModel):
     """Settings and instances of one service type."""
 
     load_balance: LoadBalance | None = Field(
@@ -149,11 +118,11 @@ class ServiceConfig(_Model):
                 reason = f"instance {inst.model} at {inst.url} repeats instances[{first[key]}]"
                 conflicts.append((("instances", index), inst.url, reason))
             first.setdefault(key, index)
-        _raise_conflicts("ServiceConfig", conflicts)
+        raise_conflicts("ServiceConfig", conflicts)
         return self
 
 
-class Defaults(_Model):
+class Defaults(StrictModel):
     """Settings every service inherits unless it sets its own."""
 
     load_balance: LoadBalance = Field(
@@ -163,7 +132,7 @@ class Defaults(_Model):
     timeouts: Timeouts = Field(DEFAULT_TIMEOUTS, description="Upstream timeouts in seconds.")
 
 
-class ServerConfig(_Model):
+class ServerConfig(StrictModel):
     """How the router listens."""
 
     host: str = Field("127.0.0.1", description="Address to bind; loopback unless you mean it.")
@@ -178,7 +147,7 @@ class ServerConfig(_Model):
     )
 
 
-class Config(_Model):
+class Config(StrictModel):
     """A whole jairouter config file."""
 
     server: ServerConfig = Field(default_factory=ServerConfig, description="Listener settings.")
@@ -206,7 +175,7 @@ class Config(_Model):
                         f"adapters that can: {able or 'none'}"
                     )
                     conflicts.append((loc, inst.adapter, reason))
-        _raise_conflicts("Config", conflicts)
+        raise_conflicts("Config", conflicts)
         return self
 
     def load_balance_of(self, service: ServiceType) -> str:

@@ -12,12 +12,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from jairouter.config.models import Conflict, _Model, _raise_conflicts
+from jairouter.config.base import Conflict, StrictModel, raise_conflicts
 
 InitialHealth = Literal["healthy", "unknown", "unhealthy"]
 
 
-class CircuitBreakerConfig(_Model):
+class CircuitBreakerConfig(StrictModel):
     """Stop sending requests to an instance that keeps failing, and try it again later.
 
     The window is time-based: the last `window` seconds of calls, so a quiet instance is not
@@ -80,11 +80,11 @@ class CircuitBreakerConfig(_Model):
                 "set one of them, or enabled: false"
             )
             conflicts.append((("consecutive_failures",), self.consecutive_failures, reason))
-        _raise_conflicts("CircuitBreakerConfig", conflicts)
+        raise_conflicts("CircuitBreakerConfig", conflicts)
         return self
 
 
-class OutlierConfig(_Model):
+class OutlierConfig(StrictModel):
     """Passive checks: eject an instance whose live traffic keeps failing, as Envoy does.
 
     An ejection lasts `base_ejection_time` times the number of times the instance was ejected (up to
@@ -117,13 +117,13 @@ class OutlierConfig(_Model):
     def _coherent(self) -> OutlierConfig:
         if self.max_ejection_time < self.base_ejection_time:
             reason = f"must be at least base_ejection_time ({self.base_ejection_time:g})"
-            _raise_conflicts(
+            raise_conflicts(
                 "OutlierConfig", [(("max_ejection_time",), self.max_ejection_time, reason)]
             )
         return self
 
 
-class HealthCheckConfig(_Model):
+class HealthCheckConfig(StrictModel):
     """Active probes: a cheap GET to every instance on an interval, with rise/fall hysteresis."""
 
     enabled: bool = Field(True, description="Whether the router probes instances on its own.")

@@ -49,14 +49,15 @@ def quiet_signal_exit() -> Iterator[None]:
 
 
 def serve(
-    config: Config, config_path: Path, *, host: str, port: int, workers: int, log_level: str
+    config: Config, config_path: Path, sock: socket.socket, *, workers: int, log_level: str
 ) -> None:
-    """Run the router in the foreground until Ctrl-C / SIGTERM, draining in-flight requests."""
+    """Serve on the listening `sock` until Ctrl-C / SIGTERM, draining in-flight requests."""
+    host, port = sock.getsockname()[:2]
     with quiet_signal_exit():
         if workers <= 1:
-            uvicorn.Server(
-                uvicorn_config(create_app(config), host=host, port=port, log_level=log_level)
-            ).run()
+            app = create_app(config)
+            cfg = uvicorn_config(app, host=host, port=port, log_level=log_level)
+            uvicorn.Server(cfg).run(sockets=[sock])
             return
         # Worker processes import the app themselves, so they load the file by path.
         os.environ[CONFIG_ENV] = str(config_path.resolve())
@@ -68,7 +69,7 @@ def serve(
             port=port,
             log_level=log_level,
         )
-        Multiprocess(cfg, sockets=[cfg.bind_socket()]).run()
+        Multiprocess(cfg, sockets=[sock]).run()
 
 
 def bind(host: str, port: int, *, fallback_to_free: bool) -> socket.socket:
