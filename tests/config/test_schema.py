@@ -35,12 +35,14 @@ def nested(annotation: object, value: Any) -> Iterator[tuple[type[BaseModel], An
     if value is None:
         return
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation, value
+        if isinstance(value, dict):
+            yield annotation, value
     elif typing.get_origin(annotation) is dict:
-        for item in value.values():
-            yield from nested(typing.get_args(annotation)[1], item)
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from nested(typing.get_args(annotation)[1], item)
     elif typing.get_origin(annotation) is list:
-        for item in value:
+        for item in value if isinstance(value, list) else ():
             yield from nested(typing.get_args(annotation)[0], item)
     else:  # a union or Annotated: whichever member is a model
         for member in typing.get_args(annotation):

@@ -6,7 +6,7 @@ set under `defaults:`, a service, or an instance; the narrowest level wins, fiel
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -19,6 +19,13 @@ from pydantic import (
 )
 
 from jairouter.config.base import Conflict, StrictModel, raise_conflicts
+from jairouter.config.limits import RateLimitConfig
+from jairouter.config.resilience import (
+    CircuitBreakerConfig,
+    FallbackConfig,
+    HealthCheckConfig,
+    RetryConfig,
+)
 from jairouter.types import ServiceType
 
 LoadBalance = Literal["random", "round-robin", "least-connections", "ip-hash"]
@@ -36,15 +43,38 @@ class Timeouts(StrictModel):
         description="Seconds from sending the request until the upstream's response headers "
         "arrive.",
     )
+    idle: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Seconds a stream may go without a new event once it has begun."
+    )
     total: Annotated[float, Field(gt=0)] | None = Field(
         None, description="Seconds for the whole upstream exchange, stream included."
     )
 
 
-DEFAULT_TIMEOUTS = Timeouts(connect=10.0, first_byte=300.0, total=600.0)
+DEFAULT_TIMEOUTS = Timeouts(connect=10.0, first_byte=300.0, idle=120.0, total=600.0)
+
+RateLimits = RateLimitConfig | list[RateLimitConfig]
+
+_LAYERED_DOCS = {
+    "rate_limit": "Rate limit(s): one block or a list, one per scope.",
+    "circuit_breaker": "When failures stop traffic to an instance, and for how long.",
+    "health_check": "Active probes and passive outlier detection.",
+    "retry": "Retries on another instance before any byte reached the client.",
+}
 
 
-class InstanceConfig(StrictModel):
+class Layered(StrictModel):
+    """The resilience settings any level (defaults, service, instance) may set."""
+
+    rate_limit: RateLimits | None = Field(None, description=_LAYERED_DOCS["rate_limit"])
+    circuit_breaker: CircuitBreakerConfig | None = Field(
+        None, description=_LAYERED_DOCS["circuit_breaker"]
+    )
+    health_check: HealthCheckConfig | None = Field(None, description=_LAYERED_DOCS["health_check"])
+    retry: RetryConfig | None = Field(None, description=_LAYERED_DOCS["retry"])
+
+
+class InstanceConfig(Layered):
     """One upstream model server serving one model."""
 
     model: str = Field(
@@ -97,13 +127,16 @@ class InstanceConfig(StrictModel):
         return self.upstream_model or self.model
 
 
-class ServiceConfig(StrictModel):
+class ServiceConfig(Layered):
     """Settings and instances of one service type."""
 
     load_balance: LoadBalance | None = Field(
         None, description="How requests spread over instances; inherits `defaults.load_balance`."
     )
     timeouts: Timeouts | None = Field(None, description="Timeout overrides for this service.")
+    fallback: FallbackConfig | None = Field(
+        None, description="Fallback models, a static answer or cached answers, in that order."
+    )
     instances: list[InstanceConfig] = Field(
         default_factory=list, description="The upstream servers of this service."
     )
@@ -122,7 +155,7 @@ class ServiceConfig(StrictModel):
         return self
 
 
-class Defaults(StrictModel):
+class Defaults(Layered):
     """Settings every service inherits unless it sets its own."""
 
     load_balance: LoadBalance = Field(
@@ -184,13 +217,69 @@ class Config(StrictModel):
 
     def timeouts_of(self, service: ServiceType, inst: InstanceConfig) -> Timeouts:
         """Effective timeouts: instance over service over defaults, field by field."""
-        layers = [self.defaults.timeouts]
+        return _merge(Timeouts, self._levels("timeouts", service, inst)) or DEFAULT_TIMEOUTS
+
+    def breaker_of(self, service: ServiceType, inst: InstanceConfig) -> CircuitBreakerConfig:
+        found = _merge(CircuitBreakerConfig, self._levels("circuit_breaker", service, inst))
+        return found or CircuitBreakerConfig()
+
+    def health_check_of(self, service: ServiceType, inst: InstanceConfig) -> HealthCheckConfig:
+        """Active probing is off unless some level sets a `health_check` block; passive outlier
+        detection is on either way."""
+        found = _merge(HealthCheckConfig, self._levels("health_check", service, inst))
+        return found or HealthCheckConfig(enabled=False)
+
+    def retry_of(self, service: ServiceType) -> RetryConfig:
+        return _merge(RetryConfig, self._levels("retry", service, None)) or RetryConfig()
+
+    def rate_limits_of(
+        self, service: ServiceType, inst: InstanceConfig | None = None
+    ) -> list[RateLimitConfig]:
+        """The limits of a service (inst None) or those an instance adds to them.
+
+        Blocks are matched by scope across levels: a narrower block refines the wider one of
+        the same scope field by field, or replaces it when it names another algorithm.
+        """
+        by_scope: dict[str, list[StrictModel]] = {}
+        for level in self._levels("rate_limit", service, inst):
+            blocks = level if isinstance(level, list) else [level]
+            for block in blocks:
+                assert isinstance(block, RateLimitConfig)
+                stack = by_scope.setdefault(block.scope, [])
+                if stack and getattr(stack[-1], "algorithm", None) != block.algorithm:
+                    stack.clear()
+                stack.append(block)
+        merged = [_merge(RateLimitConfig, stack) for stack in by_scope.values()]
+        return [limit for limit in merged if limit is not None]
+
+    def _levels(self, name: str, service: ServiceType, inst: InstanceConfig | None) -> list[Any]:
+        levels = [getattr(self.defaults, name)]
         svc = self.services.get(service)
-        if svc and svc.timeouts:
-            layers.append(svc.timeouts)
-        if inst.timeouts:
-            layers.append(inst.timeouts)
-        merged: dict[str, float | None] = {}
-        for layer in layers:
-            merged.update(layer.model_dump(exclude_none=True))
-        return Timeouts(**merged)
+        if svc is not None:
+            levels.append(getattr(svc, name))
+        if inst is not None:
+            levels.append(getattr(inst, name))
+        return [level for level in levels if level is not None]
+
+
+_M = TypeVar("_M", bound=StrictModel)
+
+
+def _merge(model: type[_M], levels: list[Any]) -> _M | None:
+    """The narrowest level wins, field by field: only the fields a level set override."""
+    if not levels:
+        return None
+    if len(levels) == 1:
+        return cast(_M, levels[0])
+    fields: dict[str, Any] = {}
+    for level in levels:
+        _deep_update(fields, level.model_dump(exclude_unset=True))
+    return model.model_validate(fields)
+
+
+def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_update(into[key], value)
+        else:
+            into[key] = value

@@ -159,3 +159,78 @@ class HealthCheckConfig(StrictModel):
         default_factory=OutlierConfig,
         description="Passive outlier detection from live traffic.",
     )
+
+
+RetryOn = Literal["connect", "timeout", "server-error", "throttled"]
+_RETRY_ON: tuple[RetryOn, ...] = ("connect", "timeout", "server-error", "throttled")
+
+
+class RetryConfig(StrictModel):
+    """Retry a failed request on a different instance, before any byte reached the client.
+
+    A stream that has begun is never retried: it ends with an SSE error event instead.
+    """
+
+    attempts: int = Field(
+        2, ge=1, le=10, description="Tries in all, the first included; 1 turns retries off."
+    )
+    on: list[RetryOn] = Field(
+        default_factory=lambda: list(_RETRY_ON),
+        description="Failures worth another instance: connect (refused, reset, DNS), timeout "
+        "(before the first byte), server-error (5xx), throttled (429).",
+    )
+    budget_percent: float = Field(
+        20.0,
+        ge=0,
+        le=100,
+        description="Retries may add at most this share of extra load over recent requests, "
+        "so retries cannot multiply an overload.",
+    )
+    min_per_second: float = Field(
+        3.0,
+        ge=0,
+        description="Retries always allowed per second whatever the budget, so a quiet router "
+        "still retries.",
+    )
+    backoff_base: float = Field(
+        0.05, ge=0, description="Seconds before the first retry; doubles for each further one."
+    )
+    backoff_max: float = Field(
+        2.0, ge=0, description="Longest wait between tries, in seconds (jittered below it)."
+    )
+    honor_retry_after: bool = Field(
+        True,
+        description="Wait as long as an upstream's Retry-After asks (up to backoff_max) before "
+        "retrying a 429/503; longer waits are not retried.",
+    )
+
+
+class FallbackCacheConfig(StrictModel):
+    """Answers kept from successful requests, served when every instance fails."""
+
+    enabled: bool = Field(True, description="Whether successful answers are kept at all.")
+    max_entries: int = Field(1000, ge=1, description="Answers kept at most (least recent go).")
+    ttl: float = Field(3600.0, gt=0, description="Seconds an answer may be served after it.")
+    max_body_size: int = Field(
+        1024 * 1024, ge=1, description="Largest answer kept, in bytes; larger ones are skipped."
+    )
+
+
+class FallbackConfig(StrictModel):
+    """What a service does when every instance of the requested model failed."""
+
+    models: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="For a requested model, other models of the same service to try in order, "
+        "e.g. {gpt-4o: [qwen2.5:72b]}.",
+    )
+    static_response: str | None = Field(
+        None,
+        description="chat/completion only: text answered (as the model `fallback`) when the "
+        "whole chain failed.",
+    )
+    cache: FallbackCacheConfig | None = Field(
+        None,
+        description="embedding/rerank only: answer a repeated request from the last successful "
+        "answer when the whole chain failed.",
+    )
