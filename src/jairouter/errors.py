@@ -4,6 +4,7 @@
     ├── BadRequest                   400 invalid_request_error
     │   └── BodyTooLarge             413 invalid_request_error / request_too_large
     ├── ModelNotFound                404 invalid_request_error / model_not_found
+    ├── RateLimited                  429 rate_limit_exceeded (with Retry-After, X-RateLimit-*)
     ├── NoCapacity                   503 service_unavailable (no instance can take the request)
     └── UpstreamError                502 upstream_error
         ├── UpstreamUnreachable      502 upstream_unreachable  (connect refused/reset, DNS)
@@ -27,10 +28,17 @@ class RouterError(Exception):
     type = "server_error"
     code: str | None = "internal_error"
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.headers = headers  # extra response headers, e.g. Retry-After
 
     def body(self) -> bytes:
         """The OpenAI-style error body for this error."""
@@ -52,6 +60,12 @@ class ModelNotFound(RouterError):
     status = 404
     type = "invalid_request_error"
     code = "model_not_found"
+
+
+class RateLimited(RouterError):
+    status = 429
+    type = "rate_limit_exceeded"
+    code = "rate_limit_exceeded"
 
 
 class NoCapacity(RouterError):

@@ -482,13 +482,7 @@ def stream_words(router: RouterThread, model: str, words: list[str]) -> None:
     "model",
     [
         MIDSTREAM,
-        pytest.param(
-            HALF_EVENT,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="relay._abort_stream glues its error event onto the torn upstream event",
-            ),
-        ),
+        HALF_EVENT,
     ],
 )
 def test_stream_cut_midway_ends_with_an_error_event(

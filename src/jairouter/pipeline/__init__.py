@@ -1,47 +1,240 @@
-"""The request's path, in one readable place.
+"""The request's path, in one readable place (`Pipeline.handle` and the methods it calls).
 
-    in (server edge: body read, `intake.parse_request`)
-    → choose instance (`routing`: model → pool → balancer)
-    → adapter (`prepare`: URL, auth, body for this product)
-    → upstream (one shared pooled client; timeouts; errors mapped)
-    → stream back (`relay`: chunk by chunk, translated when the product is not OpenAI's)
+    in          server edge: body read, `intake.parse_request`
+    → limit     `admission`: service/model/client/global rate limits (429 + X-RateLimit-*)
+    → choose    `choose`: balancer pick, skipping unhealthy/ejected/limited instances
+    → breaker   the chosen instance's circuit grants a trial, or the next instance is tried
+    → adapter   `prepare`: URL, auth and body in the product's format
+    → upstream  one shared pooled client; first-byte timeout; errors mapped
+    → retry     before any byte reached the client: another instance, within the retry budget
+    → fallback  other models, then a cached or static answer (`fallback`)
+    → stream back `relay`: chunk by chunk, translated when the product is not OpenAI's
+    → settle    breaker trial, outlier detector, limiter permits (token usage included)
 
-Auth, limiting, the breaker and metrics join as stages of `Pipeline.handle` when they land.
+Auth and metrics join as stages here when they land.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
+import orjson
 
-from jairouter.pipeline.relay import relay
-from jairouter.pipeline.routing import RouteTable, Target
+from jairouter.core.breaker import Failure, classify
+from jairouter.core.limits import Outcome, PermitSet, usage_tokens
+from jairouter.core.limits.permits import Unit
+from jairouter.core.retry import backoff, retry_after_seconds
+from jairouter.errors import (
+    NoCapacity,
+    RouterError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from jairouter.pipeline.admission import Admission, Headers
+from jairouter.pipeline.choose import Choice, HealthView, choose
+from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
+from jairouter.pipeline.relay import StreamCut, read_body, relay, response_headers, send_whole
+from jairouter.pipeline.routing import Pool, RouteTable, Target
 from jairouter.types import ProxyRequest, Send
 from jairouter.upstream.client import UpstreamClient, map_upstream_error
+
+
+class UpstreamStatus(UpstreamError):
+    """An upstream answered 429 or 5xx: kept (body read) so another instance or model can be
+    tried first; relayed as it was if nothing better comes of it."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, body: bytes, extra: Headers) -> None:
+        super().__init__(f"upstream answered HTTP {resp.status}")
+        self.status = resp.status
+        self.retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+        self.answer_headers = response_headers(resp.raw_headers, extra, b"application/json")
+        self.answer = body
+
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class Pipeline:
     """Routes one parsed request to an instance and streams the answer back."""
 
-    def __init__(self, routes: RouteTable, client: UpstreamClient) -> None:
+    def __init__(
+        self,
+        routes: RouteTable,
+        client: UpstreamClient,
+        admission: Admission,
+        *,
+        health: HealthView | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self.routes = routes
         self.client = client
+        self.admission = admission
+        self.health = health
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
 
     async def handle(self, req: ProxyRequest, send: Send) -> None:
         """Raises a RouterError only before the response to the client has started."""
-        target = self.routes.pool(req.endpoint.service, req.model).pick(req.client)
+        pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
+        permits, limit_headers = self.admission.admit(req)
+        outcome = Outcome.IGNORED
+        started = self.clock()
+        try:
+            outcome = await self._serve(pool, req, send, permits, limit_headers)
+        finally:
+            if permits is not None:
+                permits.release(outcome, self.clock() - started)
+
+    async def _serve(
+        self,
+        pool: Pool,
+        req: ProxyRequest,
+        send: Send,
+        permits: PermitSet | None,
+        headers: Headers,
+    ) -> Outcome:
+        """The requested model's pool, then its fallback models, then fallback answers."""
+        last: RouterError | None = None
+        for candidate in (pool, *self.routes.fallback_pools(req.endpoint.service, req.model)):
+            try:
+                return await self._attempts(candidate, req, send, permits, headers)
+            except (UpstreamError, NoCapacity) as error:
+                last = error
+        assert last is not None
+        if await self._answer_from_fallback(pool, req, send, headers):
+            return Outcome.DROPPED
+        if isinstance(last, UpstreamStatus):
+            await send_whole(send, last.status, last.answer_headers, last.answer)
+            return Outcome.DROPPED
+        raise last
+
+    async def _attempts(
+        self,
+        pool: Pool,
+        req: ProxyRequest,
+        send: Send,
+        permits: PermitSet | None,
+        headers: Headers,
+    ) -> Outcome:
+        """Try instances of one pool until one answers, retrying only before any byte was sent
+        and only as the retry policy and budget allow."""
+        pool.budget.record_request()
+        tried: set[Target] = set()
+        last: UpstreamError | None = None
+        attempt = 1
+        while True:
+            try:
+                choice = choose(pool, req, tried, self.health)
+            except NoCapacity:
+                if last is not None:
+                    raise last from None  # nothing left to retry on: the real failure counts
+                raise
+            try:
+                return await self._exchange(pool, choice, req, send, permits, headers)
+            except UpstreamError as error:
+                last = error
+                wait = self._retry_wait(error, attempt, pool)
+                if wait is None:
+                    raise
+                tried.add(choice.target)
+                attempt += 1
+                if wait:
+                    await self.sleep(wait)
+
+    def _retry_wait(self, error: UpstreamError, attempt: int, pool: Pool) -> float | None:
+        """Seconds to wait before trying another instance, or None if this is not retried."""
+        policy = pool.retry
+        if attempt >= policy.attempts or _retry_kind(error) not in policy.on:
+            return None
+        wait = backoff(attempt, policy.backoff_base, policy.backoff_max, self.rng)
+        if isinstance(error, UpstreamStatus) and error.retry_after and policy.honor_retry_after:
+            if error.retry_after > policy.backoff_max:
+                return None
+            wait = max(wait, error.retry_after)
+        if not pool.budget.try_retry():
+            return None
+        return wait
+
+    async def _exchange(
+        self,
+        pool: Pool,
+        choice: Choice,
+        req: ProxyRequest,
+        send: Send,
+        permits: PermitSet | None,
+        headers: Headers,
+    ) -> Outcome:
+        """One try on one instance; settles its breaker trial, outlier record and permits."""
+        target = choice.target
         target.inflight += 1
+        failure: Failure | None = None
+        cancelled = False
         try:
             resp = await self._open(req, target)
             try:
-                await relay(resp, target.adapter, req, send)
-            except BaseException:
+                failure = await self._answer(pool, resp, target, req, send, permits, headers)
+            except BaseException as exc:
                 resp.close()  # mid-body failure or client gone: drop, don't pool, the connection
+                if isinstance(exc, StreamCut):
+                    failure = classify(error=exc.error)
                 raise
             resp.release()
+            return Outcome.OK if failure is None else Outcome.DROPPED
+        except UpstreamError as error:
+            failure = failure or classify(error=error)
+            raise
+        except asyncio.CancelledError:
+            cancelled = True  # the client went away: no verdict on the instance
+            raise
         finally:
             target.inflight -= 1
+            if cancelled:
+                choice.trial.cancel()
+            else:
+                choice.trial.record(failure)
+                pool.outliers.record(target.key, failure)
+            if choice.permits is not None:
+                choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
+
+    async def _answer(
+        self,
+        pool: Pool,
+        resp: aiohttp.ClientResponse,
+        target: Target,
+        req: ProxyRequest,
+        send: Send,
+        permits: PermitSet | None,
+        headers: Headers,
+    ) -> Failure | None:
+        """Relay a response (or keep a 429/5xx for a retry) and say how the instance did."""
+        extra = (*headers, pool.model_header)
+        if resp.status == 429 or resp.status >= 500:
+            body = target.adapter.translate_error(resp.status, await read_body(resp))
+            raise UpstreamStatus(resp, body, extra)
+        wants_usage = permits is not None and permits.tightest(Unit.TOKENS) is not None
+        keep = wants_usage or (pool.cache is not None and resp.status == 200)
+        seen = await relay(resp, target.adapter, req, send, extra, target.idle, keep)
+        if seen.body is not None:
+            if wants_usage and permits is not None:
+                tokens = _usage(seen.body, req.stream)
+                if tokens is not None:
+                    permits.settle(tokens)
+            if pool.cache is not None and not req.stream and seen.broken is None:
+                ctype = resp.headers.get("Content-Type", "application/json").encode()
+                pool.cache.put(cache_key(req), (ctype, seen.body))
+        if seen.broken is not None:
+            return classify(error=seen.broken)
+        if seen.stream_error is not None:
+            return classify(stream_error=seen.stream_error)
+        return None
 
     async def _open(self, req: ProxyRequest, target: Target) -> aiohttp.ClientResponse:
         call = target.adapter.prepare(req)
@@ -52,3 +245,61 @@ class Pipeline:
                 return await self.client.open(call.url, call.headers, call.body, target.timeout)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise map_upstream_error(exc, target.label) from exc
+
+    async def _answer_from_fallback(
+        self, pool: Pool, req: ProxyRequest, send: Send, headers: Headers
+    ) -> bool:
+        """A cached answer to the same request, else the service's static answer, if any."""
+        if pool.cache is not None:
+            cached = pool.cache.get(cache_key(req))
+            if cached is not None:
+                ctype, body = cached
+                extra = [*headers, pool.model_header, (b"x-jairouter-fallback", b"cache")]
+                await send_whole(send, 200, [*extra, (b"content-type", ctype)], body)
+                return True
+        fallback = self.routes.fallback(req.endpoint.service)
+        if fallback is None or fallback.static_response is None:
+            return False
+        ctype, body = static_answer(req, fallback.static_response)
+        extra = [
+            *headers,
+            (b"x-jairouter-model", STATIC_MODEL.encode()),
+            (b"x-jairouter-fallback", b"static"),
+            (b"content-type", ctype),
+        ]
+        await send_whole(send, 200, extra, body)
+        return True
+
+
+def _retry_kind(error: UpstreamError) -> str:
+    if isinstance(error, UpstreamStatus):
+        return "throttled" if error.status == 429 else "server-error"
+    if isinstance(error, UpstreamTimeout):
+        return "timeout"
+    if isinstance(error, UpstreamUnreachable):
+        return "connect"
+    return "broken"
+
+
+def _outcome(failure: Failure | None) -> Outcome:
+    return Outcome.OK if failure is None else Outcome.DROPPED
+
+
+def _usage(body: bytes, stream: bool) -> int | None:
+    """Tokens the answer's `usage` reports: the JSON body's, or a stream's last usage event."""
+    if not stream:
+        try:
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        return usage_tokens(answer.get("usage")) if isinstance(answer, dict) else None
+    for line in reversed(body.split(b"\n")):
+        if line.startswith(b"data: {") and b'"usage"' in line:
+            try:
+                event = orjson.loads(line[6:])
+            except orjson.JSONDecodeError:
+                continue
+            tokens = usage_tokens(event.get("usage")) if isinstance(event, dict) else None
+            if tokens is not None:
+                return tokens
+    return None

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
 
 from jairouter.adapters.base import Adapter, Translator
-from jairouter.errors import RouterError, UpstreamBroken
+from jairouter.errors import RouterError, UpstreamBroken, UpstreamTimeout
 from jairouter.types import ProxyRequest, Send
 from jairouter.upstream.client import map_upstream_error
 
 log = logging.getLogger("jairouter.relay")
+
+Headers = tuple[tuple[bytes, bytes], ...]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the ASGI server sets itself.
 _NOT_RELAYED = frozenset(
@@ -31,92 +34,165 @@ _REWRITTEN = _NOT_RELAYED | {b"content-length", b"content-type", b"content-encod
 _JSON = b"application/json"
 
 
+class Relayed:
+    """What the relay saw that later stages need: failures inside a 200, and the body."""
+
+    __slots__ = ("body", "broken", "stream_error")
+
+    def __init__(self) -> None:
+        self.stream_error: str | None = None  # an error event inside a 200 stream
+        self.broken: RouterError | None = None  # the upstream failed after the answer began
+        self.body: bytes | None = None  # the whole body (non-stream) or its tail (stream)
+
+
 def response_headers(
-    raw: tuple[tuple[bytes, bytes], ...], content_type: bytes | None = None
+    raw: tuple[tuple[bytes, bytes], ...], extra: Headers, content_type: bytes | None = None
 ) -> list[tuple[bytes, bytes]]:
-    """The upstream's headers fit to relay; with `content_type`, for a rewritten body."""
+    """The upstream's headers fit to relay, plus the router's; with `content_type`, for a
+    rewritten body."""
     skip = _NOT_RELAYED if content_type is None else _REWRITTEN
     headers = [(k.lower(), v) for k, v in raw if k.lower() not in skip]
+    headers.extend(extra)
     if content_type is not None:
         headers.append((b"content-type", content_type))
     return headers
 
 
-async def relay(
-    resp: aiohttp.ClientResponse, adapter: Adapter, req: ProxyRequest, send: Send
-) -> None:
-    """Send `resp` to the client: errors normalised, 2xx bodies chunk by chunk as they arrive.
-
-    Raises a RouterError only before the response has started.
-    """
-    if resp.status >= 400:
-        body = adapter.translate_error(resp.status, await _read(resp))
-        await _send_whole(send, resp, body, _JSON)
-        return
-    translator = adapter.translator(req)
-    if translator is None:
-        await _relay_stream(resp, req, send, None)
-    elif req.stream:
-        await _relay_stream(resp, req, send, translator)
-    else:
-        # A body rewritten whole is converted before anything is sent, so that an unusable
-        # answer still reaches the client as an error status rather than a cut connection.
-        body = translator.feed(await _read(resp)) + translator.finish()
-        await _send_whole(send, resp, body, translator.content_type.encode())
-
-
-async def _read(resp: aiohttp.ClientResponse) -> bytes:
+async def read_body(resp: aiohttp.ClientResponse) -> bytes:
     try:
         return await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise map_upstream_error(exc, resp.url.host or "upstream") from exc
 
 
-async def _send_whole(send: Send, resp: aiohttp.ClientResponse, body: bytes, ctype: bytes) -> None:
-    headers = response_headers(resp.raw_headers, ctype)
+async def send_whole(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
     headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+async def relay(
+    resp: aiohttp.ClientResponse,
+    adapter: Adapter,
+    req: ProxyRequest,
+    send: Send,
+    extra: Headers,
+    idle: float | None,
+    keep_body: bool,
+) -> Relayed:
+    """Send `resp` to the client: error bodies normalised, 2xx bodies chunk by chunk as they
+    arrive. Raises a RouterError only before the response has started."""
+    seen = Relayed()
+    if resp.status >= 400:
+        body = adapter.translate_error(resp.status, await read_body(resp))
+        await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, _JSON), body)
+        return seen
+    translator = adapter.translator(req)
+    if translator is not None and not req.stream:
+        # A body rewritten whole is converted before anything is sent, so that an unusable
+        # answer still reaches the client as an error status rather than a cut connection.
+        body = translator.feed(await read_body(resp)) + translator.finish()
+        ctype = translator.content_type.encode()
+        await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, ctype), body)
+        seen.body = body if keep_body else None
+        return seen
+    await _relay_stream(resp, req, send, extra, translator, idle, keep_body, seen)
+    return seen
+
+
 async def _relay_stream(
-    resp: aiohttp.ClientResponse, req: ProxyRequest, send: Send, translator: Translator | None
+    resp: aiohttp.ClientResponse,
+    req: ProxyRequest,
+    send: Send,
+    extra: Headers,
+    translator: Translator | None,
+    idle: float | None,
+    keep_body: bool,
+    seen: Relayed,
 ) -> None:
     ctype = translator.content_type.encode() if translator is not None else None
-    headers = response_headers(resp.raw_headers, ctype)
+    headers = response_headers(resp.raw_headers, extra, ctype)
     await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    watch_errors = req.stream
+    # A passthrough SSE stream is sent event by event: a torn last event waits for its end,
+    # so that a stream cut midway never glues the router's error event onto half an event.
+    whole_events = req.stream and translator is None
+    torn = b""
+    kept: list[bytes] = []
+    loop = asyncio.get_running_loop()
     try:
-        if translator is None:
+        # One deadline, pushed forward at each chunk: the stream may pause at most `idle`.
+        async with asyncio.timeout(idle) as deadline:
             async for chunk in resp.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            tail = b""
-        else:
-            async for chunk in resp.content.iter_any():
-                out = translator.feed(chunk)
-                if out:
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = translator.finish()
-    except (aiohttp.ClientError, TimeoutError, RouterError) as exc:
-        # Headers are gone already: the status cannot change any more.
-        await _abort_stream(resp, req, send, exc)
+                if translator is not None:
+                    chunk = translator.feed(chunk)
+                elif whole_events:
+                    if torn:
+                        chunk = torn + chunk
+                    end = _events_end(chunk)
+                    chunk, torn = chunk[:end], chunk[end:]
+                if watch_errors and b'"error"' in chunk:
+                    seen.stream_error = _error_event(chunk)
+                if keep_body:
+                    kept.append(chunk)
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if idle is not None:
+                    deadline.reschedule(loop.time() + idle)
+            tail = translator.finish() if translator is not None else torn
+    except TimeoutError as exc:
+        seen.broken = UpstreamTimeout(f"upstream {resp.url.host} went silent mid-answer")
+        await _abort(resp, req, send, seen.broken, exc)
         return
+    except (aiohttp.ClientError, RouterError) as exc:
+        seen.broken = exc if isinstance(exc, RouterError) else map_upstream_error(exc, "")
+        await _abort(resp, req, send, seen.broken, exc)
+        return
+    if keep_body:
+        kept.append(tail)
+        seen.body = b"".join(kept)
     await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+def _events_end(chunk: bytes) -> int:
+    """Where the last complete SSE event in `chunk` ends (0 if none does)."""
+    lf = chunk.rfind(b"\n\n")
+    crlf = chunk.rfind(b"\r\n\r\n")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
+
+
+def _error_event(chunk: bytes) -> str | None:
+    """The text of an SSE `data: {"error": ...}` event in `chunk`, if there is one."""
+    for line in chunk.split(b"\n"):
+        if line.startswith(b'data: {"error"'):
+            return line[6:].decode("utf-8", "replace")[:500]
+    return None
 
 
 class StreamCut(Exception):
     """The upstream failed after the response to the client had begun; the connection must drop."""
 
+    def __init__(self, error: RouterError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
-async def _abort_stream(
-    resp: aiohttp.ClientResponse, req: ProxyRequest, send: Send, exc: BaseException
+
+async def _abort(
+    resp: aiohttp.ClientResponse,
+    req: ProxyRequest,
+    send: Send,
+    error: RouterError,
+    cause: BaseException,
 ) -> None:
     """End a response whose upstream failed midway, so the client can tell it is incomplete."""
     where = resp.url.host or "upstream"
-    log.warning("upstream %s failed mid-response for %s: %r", where, req.model, exc)
+    log.warning("upstream %s failed mid-response for %s: %r", where, req.model, cause)
     if req.stream:
         # An SSE client gets a well-formed error event instead of a silent cut.
-        event = b"data: " + UpstreamBroken(f"upstream {where} failed mid-stream: {exc}").body()
+        event = b"data: " + UpstreamBroken(f"upstream {where} failed mid-stream: {error}").body()
         await send({"type": "http.response.body", "body": event + b"\n\n", "more_body": False})
         return
     # Any other body: break the connection rather than pretend the body is complete.
-    raise StreamCut(f"upstream {where} cut the response: {exc}") from exc
+    raise StreamCut(error) from cause

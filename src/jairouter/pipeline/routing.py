@@ -1,63 +1,129 @@
-"""Choose instance: instances grouped by (service, model), each group with its balancer."""
+"""Choose instance: instances grouped by (service, model), each group with its balancer, its
+outlier detector and its retry policy; each instance with its breaker and instance-scoped limits."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import random
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 
 import aiohttp
 
 from jairouter.adapters.base import Adapter, AdapterFactory
 from jairouter.config.models import Config, InstanceConfig
+from jairouter.config.resilience import FallbackConfig, RetryConfig
 from jairouter.core.balancers import Balancer, make_balancer
+from jairouter.core.breaker import CircuitBreaker, State
+from jairouter.core.cache import TTLCache
+from jairouter.core.health import OutlierDetector
+from jairouter.core.limits import ScopedLimit
+from jairouter.core.retry import RetryBudget
 from jairouter.errors import ModelNotFound
 from jairouter.types import ServiceType
 
+Clock = Callable[[], float]
+log = logging.getLogger("jairouter.breaker")
+
+
+def _log_transition(label: str, old: State, new: State, reason: str) -> None:
+    level = logging.WARNING if new is State.OPEN else logging.INFO
+    log.log(level, "circuit of %s: %s -> %s (%s)", label, old.value, new.value, reason)
+
 
 class Target:
-    """One configured instance at run time: its adapter, timeouts and live counters."""
+    """One configured instance at run time: its adapter, timeouts, breaker and live counters."""
 
     __slots__ = (
         "adapter",
+        "breaker",
         "config",
         "first_byte",
+        "idle",
         "inflight",
         "key",
+        "label",
+        "limits",
         "service",
         "timeout",
         "weight",
     )
 
     def __init__(
-        self, service: ServiceType, config: InstanceConfig, adapter: Adapter, root: Config
+        self,
+        service: ServiceType,
+        config: InstanceConfig,
+        adapter: Adapter,
+        root: Config,
+        clock: Clock,
     ) -> None:
         self.service = service
         self.config = config
         self.adapter = adapter
         self.key = f"{service.value}|{config.model}|{config.url}"
+        self.label = f"{config.model}@{config.url}"
         self.weight = config.weight
         self.inflight = 0
         timeouts = root.timeouts_of(service, config)
-        # Time to response headers is bounded separately (first_byte); aiohttp bounds the rest.
+        # Time to response headers is bounded separately (first_byte), and so is the silence
+        # between body chunks (idle); aiohttp bounds connecting and the whole exchange.
         self.first_byte = timeouts.first_byte
+        self.idle = timeouts.idle
         self.timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
-
-    @property
-    def label(self) -> str:
-        return f"{self.config.model}@{self.config.url}"
+        self.breaker = CircuitBreaker(
+            root.breaker_of(service, config),
+            clock=clock,
+            on_transition=functools.partial(_log_transition, self.label),
+        )
+        self.limits = [
+            ScopedLimit(limit, clock)
+            for limit in root.rate_limits_of(service, config)
+            if limit.scope == "instance"
+        ]
 
 
 class Pool:
     """The instances serving one model of one service, and how to choose among them."""
 
-    __slots__ = ("balancer", "targets")
+    __slots__ = (
+        "balancer",
+        "budget",
+        "cache",
+        "model",
+        "model_header",
+        "outliers",
+        "retry",
+        "service",
+        "targets",
+    )
 
-    def __init__(self, targets: list[Target], balancer: Balancer) -> None:
+    def __init__(
+        self,
+        service: ServiceType,
+        model: str,
+        targets: list[Target],
+        root: Config,
+        clock: Clock,
+        rng: random.Random | None,
+    ) -> None:
+        self.service = service
+        self.model = model
         self.targets = targets
-        self.balancer = balancer
-
-    def pick(self, client: str) -> Target:
-        return self.balancer.pick(self.targets, client)
+        self.balancer: Balancer = make_balancer(root.load_balance_of(service), rng=rng)
+        check = root.health_check_of(service, targets[0].config)
+        self.outliers = OutlierDetector(check.outlier, [t.key for t in targets], clock=clock)
+        self.retry: RetryConfig = root.retry_of(service)
+        self.budget = RetryBudget(self.retry.budget_percent, self.retry.min_per_second, clock=clock)
+        # Tells the client which model answered, which matters once fallbacks exist.
+        self.model_header = (b"x-jairouter-model", model.encode())
+        fallback = root.services[service].fallback
+        cache = fallback.cache if fallback else None
+        self.cache: TTLCache[tuple[bytes, bytes]] | None = (
+            TTLCache(cache.max_entries, cache.ttl, clock=clock)
+            if cache is not None and cache.enabled
+            else None
+        )
 
 
 class RouteTable:
@@ -68,18 +134,22 @@ class RouteTable:
         config: Config,
         adapters: Mapping[str, AdapterFactory],
         rng: random.Random | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._pools: dict[ServiceType, dict[str, Pool]] = {}
+        self._fallbacks: dict[ServiceType, FallbackConfig] = {}
         for service, svc in config.services.items():
             grouped: dict[str, list[Target]] = {}
             for inst in svc.instances:
-                target = Target(service, inst, adapters[inst.adapter](inst), config)
+                adapter = adapters[inst.adapter](inst)
+                target = Target(service, inst, adapter, config, clock)
                 grouped.setdefault(inst.model, []).append(target)
-            strategy = config.load_balance_of(service)
             self._pools[service] = {
-                model: Pool(targets, make_balancer(strategy, rng=rng))
+                model: Pool(service, model, targets, config, clock, rng)
                 for model, targets in grouped.items()
             }
+            if svc.fallback is not None:
+                self._fallbacks[service] = svc.fallback
 
     def pool(self, service: ServiceType, model: str) -> Pool:
         pools = self._pools.get(service)
@@ -87,6 +157,17 @@ class RouteTable:
         if pool is None:
             raise ModelNotFound(self._not_found_message(service, model), param="model")
         return pool
+
+    def fallback(self, service: ServiceType) -> FallbackConfig | None:
+        return self._fallbacks.get(service)
+
+    def fallback_pools(self, service: ServiceType, model: str) -> list[Pool]:
+        """The pools to try, in order, after the requested model's own pool failed."""
+        fallback = self._fallbacks.get(service)
+        if fallback is None:
+            return []
+        pools = self._pools.get(service, {})
+        return [pools[name] for name in fallback.models.get(model, ()) if name in pools]
 
     def models(self) -> dict[str, list[ServiceType]]:
         """Every configured model name with the services that serve it, in config order."""
@@ -96,10 +177,13 @@ class RouteTable:
                 found.setdefault(model, []).append(service)
         return found
 
-    def targets(self) -> Iterator[Target]:
+    def pools(self) -> Iterator[Pool]:
         for pools in self._pools.values():
-            for pool in pools.values():
-                yield from pool.targets
+            yield from pools.values()
+
+    def targets(self) -> Iterator[Target]:
+        for pool in self.pools():
+            yield from pool.targets
 
     def _not_found_message(self, service: ServiceType, model: str) -> str:
         elsewhere = self.models().get(model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from jairouter.adapters.registry import ADAPTERS
 from jairouter.config.models import Config
 from jairouter.core.client_address import ClientAddressResolver
 from jairouter.errors import error_body
+from jairouter.health.prober import Prober
+from jairouter.health.target import probe_targets
 from jairouter.pipeline import Pipeline
+from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
 from jairouter.server.proxy import ProxyHandler
 from jairouter.types import ENDPOINTS, Receive, Scope, Send
@@ -34,7 +38,11 @@ class Router:
     def __init__(self, config: Config, rng: random.Random | None = None) -> None:
         self.config = config
         self.routes = RouteTable(config, ADAPTERS, rng=rng)
+        self.admission = Admission(config, time.monotonic)
         self.addresses = ClientAddressResolver(config.server.trusted_proxies)
+        prober = Prober(list(probe_targets(config, ADAPTERS, config.health_check_of)))
+        # Only instances with active probing enabled are watched; none at all: no prober.
+        self.prober = prober if prober.targets else None
         self._proxy: ProxyHandler | None = None
         self._client: UpstreamClient | None = None
         self.app = Starlette(
@@ -48,14 +56,19 @@ class Router:
 
     @contextlib.asynccontextmanager
     async def running(self, _app: Starlette) -> AsyncIterator[None]:
-        """Lifespan: the shared upstream client lives exactly as long as the server."""
+        """Lifespan: the shared upstream client and the health probes live exactly as long as
+        the server."""
         self._client = UpstreamClient()
-        pipeline = Pipeline(self.routes, self._client)
+        pipeline = Pipeline(self.routes, self._client, self.admission, health=self.prober)
         self._proxy = ProxyHandler(pipeline, int(self.config.server.max_body_size), self.addresses)
+        if self.prober is not None:
+            self.prober.start()
         try:
             yield
         finally:
             self._proxy = None
+            if self.prober is not None:
+                await self.prober.stop()
             await self._client.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

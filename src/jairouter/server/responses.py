@@ -17,4 +17,4 @@ async def send_json(
 
 
 async def send_error(send: Send, error: RouterError) -> None:
-    await send_json(send, error.status, error.body())
+    await send_json(send, error.status, error.body(), error.headers)

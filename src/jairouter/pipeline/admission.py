@@ -1,0 +1,95 @@
+"""Limit: the rate limits a request passes before an instance is chosen, and their headers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from jairouter.config.limits import RateLimitConfig
+from jairouter.config.models import Config
+from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_all
+from jairouter.core.limits.permits import Permit, Unit
+from jairouter.errors import RateLimited
+from jairouter.types import ProxyRequest, ServiceType
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+class Admission:
+    """Every non-instance-scoped limit of each service; equal limits share their state, so a
+    `global` limit inherited from `defaults:` is one budget for all services."""
+
+    def __init__(self, config: Config, clock: Callable[[], float]) -> None:
+        shared: dict[RateLimitConfig, ScopedLimit] = {}
+        self._limits: dict[ServiceType, list[ScopedLimit]] = {}
+        for service in config.services:
+            limits = []
+            for limit in config.rate_limits_of(service):
+                if limit.scope == "instance":
+                    continue  # checked once an instance is chosen
+                if limit not in shared:
+                    shared[limit] = ScopedLimit(limit, clock)
+                limits.append(shared[limit])
+            if limits:
+                self._limits[service] = limits
+
+    def admit(self, req: ProxyRequest) -> tuple[PermitSet | None, Headers]:
+        """The permits the request holds and the X-RateLimit-* headers its answer carries;
+        raises RateLimited (429) when any limit refuses."""
+        limits = self._limits.get(req.endpoint.service)
+        if limits is None:
+            return None, ()
+        service = req.endpoint.service.value
+        wanted = [
+            (
+                limit.limiter(service=service, model=req.model, client=req.client),
+                limit.cost(req.payload),
+            )
+            for limit in limits
+        ]
+        decision = acquire_all(wanted)
+        if isinstance(decision, Rejection):
+            raise limited(decision)
+        return decision, permit_headers(decision)
+
+
+def limited(rejection: Rejection) -> RateLimited:
+    unit = "tokens" if rejection.unit is Unit.TOKENS else "requests"
+    if rejection.retry_after is None:
+        message = f"this request alone exceeds the {unit} limit of {rejection.limit}"
+        headers = _limit_headers(rejection.limit, 0, rejection.reset)
+    else:
+        wait = max(1, math.ceil(rejection.retry_after))
+        message = f"rate limit of {rejection.limit} {unit} reached; retry in {wait}s"
+        headers = (
+            *_limit_headers(rejection.limit, 0, rejection.reset),
+            _header("retry-after", wait),
+        )
+    return RateLimited(message, headers=headers)
+
+
+def permit_headers(permits: PermitSet) -> Headers:
+    requests = permits.tightest(Unit.REQUESTS)
+    tokens = permits.tightest(Unit.TOKENS)
+    headers: Headers = ()
+    if requests is not None:
+        headers = _permit(requests, "")
+    if tokens is not None:
+        headers = (*headers, *_permit(tokens, "-tokens"))
+    return headers
+
+
+def _permit(permit: Permit, suffix: str) -> Headers:
+    return _limit_headers(permit.limit, permit.remaining, permit.reset, suffix)
+
+
+def _limit_headers(limit: int, remaining: int, reset: float, suffix: str = "") -> Headers:
+    return (
+        _header(f"x-ratelimit-limit{suffix}", limit),
+        _header(f"x-ratelimit-remaining{suffix}", max(0, remaining)),
+        _header(f"x-ratelimit-reset{suffix}", math.ceil(reset)),
+    )
+
+
+def _header(name: str, value: int) -> tuple[bytes, bytes]:
+    return name.encode(), str(value).encode()
