@@ -42,7 +42,7 @@ def nested(annotation: object, value: Any) -> Iterator[tuple[type[BaseModel], An
             for item in value.values():
                 yield from nested(typing.get_args(annotation)[1], item)
     elif typing.get_origin(annotation) is list:
-        for item in value if isinstance(value, list) else ():
+        for item in value if isinstance(value, list) else [value]:  # one block may stand alone
             yield from nested(typing.get_args(annotation)[0], item)
     else:  # a union or Annotated: whichever member is a model
         for member in typing.get_args(annotation):

@@ -6,13 +6,17 @@ set under `defaults:`, a service, or an instance; the narrowest level wins, fiel
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
+    BeforeValidator,
     ByteSize,
     Field,
     IPvAnyNetwork,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -53,7 +57,13 @@ class Timeouts(StrictModel):
 
 DEFAULT_TIMEOUTS = Timeouts(connect=10.0, first_byte=300.0, idle=120.0, total=600.0)
 
-RateLimits = RateLimitConfig | list[RateLimitConfig]
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
+# One block or a list of them; always a list once read, so errors point at one shape.
+RateLimits = Annotated[list[RateLimitConfig], BeforeValidator(_one_or_many)]
 
 _LAYERED_DOCS = {
     "rate_limit": "Rate limit(s): one block or a list, one per scope.",
@@ -71,6 +81,12 @@ class Layered(StrictModel):
         None, description=_LAYERED_DOCS["circuit_breaker"]
     )
     health_check: HealthCheckConfig | None = Field(None, description=_LAYERED_DOCS["health_check"])
+
+
+class ServiceLayered(Layered):
+    """What defaults and services may set beyond an instance: retries choose another instance,
+    so they are planned per service."""
+
     retry: RetryConfig | None = Field(None, description=_LAYERED_DOCS["retry"])
 
 
@@ -127,7 +143,7 @@ class InstanceConfig(Layered):
         return self.upstream_model or self.model
 
 
-class ServiceConfig(Layered):
+class ServiceConfig(ServiceLayered):
     """Settings and instances of one service type."""
 
     load_balance: LoadBalance | None = Field(
@@ -155,7 +171,7 @@ class ServiceConfig(Layered):
         return self
 
 
-class Defaults(Layered):
+class Defaults(ServiceLayered):
     """Settings every service inherits unless it sets its own."""
 
     load_balance: LoadBalance = Field(
@@ -211,6 +227,33 @@ class Config(StrictModel):
         raise_conflicts("Config", conflicts)
         return self
 
+    @model_validator(mode="after")
+    def _merged_levels_are_valid(self) -> Config:
+        """Each level's block is valid alone; what a request will use is the merge, so check it
+        here rather than when the first request arrives."""
+        conflicts: list[Conflict] = []
+        for service, svc in self.services.items():
+            where: tuple[str | int, ...] = ("services", service.value)
+            service_merges: dict[str, Callable[[ServiceType], object]] = {
+                "retry": self.retry_of,
+                "rate_limit": self.rate_limits_of,
+            }
+            for block, service_merge in service_merges.items():
+                merged = functools.partial(service_merge, service)
+                conflicts.extend(_merged_conflicts((*where, block), merged))
+            instance_merges: dict[str, Callable[[ServiceType, InstanceConfig], object]] = {
+                "circuit_breaker": self.breaker_of,
+                "health_check": self.health_check_of,
+                "rate_limit": self.rate_limits_of,
+            }
+            for index, inst in enumerate(svc.instances):
+                for block, merge in instance_merges.items():
+                    at = (*where, "instances", index, block)
+                    conflicts.extend(_merged_conflicts(at, functools.partial(merge, service, inst)))
+            conflicts.extend(_fallback_conflicts(service, svc))
+        raise_conflicts("Config", conflicts)
+        return self
+
     def load_balance_of(self, service: ServiceType) -> str:
         svc = self.services.get(service)
         return (svc and svc.load_balance) or self.defaults.load_balance
@@ -235,17 +278,17 @@ class Config(StrictModel):
     def rate_limits_of(
         self, service: ServiceType, inst: InstanceConfig | None = None
     ) -> list[RateLimitConfig]:
-        """The limits of a service (inst None) or those an instance adds to them.
+        """Every limit that applies to a service's requests (inst None) or to those sent to
+        `inst` (the service's limits refined by the instance's).
 
-        Blocks are matched by scope across levels: a narrower block refines the wider one of
-        the same scope field by field, or replaces it when it names another algorithm.
+        Blocks are matched across levels by scope and unit: a narrower block refines the wider
+        one field by field, or replaces it when it names another algorithm.
         """
-        by_scope: dict[str, list[StrictModel]] = {}
+        by_scope: dict[tuple[str, str], list[StrictModel]] = {}
         for level in self._levels("rate_limit", service, inst):
-            blocks = level if isinstance(level, list) else [level]
-            for block in blocks:
+            for block in level:
                 assert isinstance(block, RateLimitConfig)
-                stack = by_scope.setdefault(block.scope, [])
+                stack = by_scope.setdefault((block.scope, block.unit), [])
                 if stack and getattr(stack[-1], "algorithm", None) != block.algorithm:
                     stack.clear()
                 stack.append(block)
@@ -260,6 +303,46 @@ class Config(StrictModel):
         if inst is not None:
             levels.append(getattr(inst, name))
         return [level for level in levels if level is not None]
+
+
+def _merged_conflicts(where: tuple[str | int, ...], merge: Callable[[], object]) -> list[Conflict]:
+    try:
+        merge()
+    except ValidationError as exc:
+        return [
+            (
+                (*where, *error["loc"]),
+                error.get("input"),
+                f"once merged with wider levels: {error['msg']}",
+            )
+            for error in exc.errors()
+        ]
+    return []
+
+
+_STATIC_SERVICES = (ServiceType.CHAT, ServiceType.COMPLETION)
+_CACHED_SERVICES = (ServiceType.EMBEDDING, ServiceType.RERANK)
+
+
+def _fallback_conflicts(service: ServiceType, svc: ServiceConfig) -> list[Conflict]:
+    fallback = svc.fallback
+    if fallback is None:
+        return []
+    at: tuple[str | int, ...] = ("services", service.value, "fallback")
+    conflicts: list[Conflict] = []
+    models = {inst.model for inst in svc.instances}
+    for model, chain in fallback.models.items():
+        for name in (model, *chain):
+            if name not in models:
+                reason = f"{name!r} is not a model of {service.value}; models: {sorted(models)}"
+                conflicts.append(((*at, "models", model), name, reason))
+    if fallback.static_response is not None and service not in _STATIC_SERVICES:
+        reason = "a static answer exists only for chat and completion"
+        conflicts.append(((*at, "static_response"), fallback.static_response, reason))
+    if fallback.cache is not None and service not in _CACHED_SERVICES:
+        reason = "answers are cached only for embedding and rerank (their answers repeat)"
+        conflicts.append(((*at, "cache"), None, reason))
+    return conflicts
 
 
 _M = TypeVar("_M", bound=StrictModel)
