@@ -187,6 +187,8 @@ class RouteTable:
 
     def _not_found_message(self, service: ServiceType, model: str) -> str:
         elsewhere = self.models().get(model)
+        if len(model) > 100:  # never echo a huge name back
+            model = model[:100] + "…"
         if elsewhere:
             kinds = ", ".join(s.value for s in elsewhere)
             return f"the model {model!r} is not a {service.value} model (it serves: {kinds})"

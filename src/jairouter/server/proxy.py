@@ -14,6 +14,7 @@ from jairouter.core.client_address import ClientAddressResolver
 from jairouter.errors import BadRequest, BodyTooLarge, RouterError
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.intake import parse_request
+from jairouter.pipeline.relay import StreamCut
 from jairouter.server.responses import send_error, send_json
 from jairouter.types import Endpoint, Message, ProxyRequest, Receive, Scope, Send
 
@@ -104,6 +105,10 @@ class ProxyHandler:
                 raise  # server shutdown, not the client
             task.uncancel()
             log.info("client disconnected; upstream request for %s cancelled", req.model)
+        except StreamCut as cut:
+            # The answer began and its upstream broke: returning without ending the response
+            # makes the server drop the connection, so the client sees the body is incomplete.
+            log.warning("answer for %s cut short: %s", req.model, cut)
         except Exception:
             log.exception("unexpected failure while proxying")
             if not exchange.started:
