@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import fail, fail_with_problems, stderr, stdout
+from jairouter.cli.problems import fail, fail_with_problems, load_or_exit, stderr, stdout
 from jairouter.errors import ConfigError
 from jairouter.types import ServiceType
 
@@ -91,15 +91,10 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show every configured instance (keys and headers are never shown)."""
-    from jairouter.adapters.registry import capabilities
     from jairouter.cli.instances import instance_rows
-    from jairouter.config.loader import load_config
 
     path = resolve_config_path(config)
-    try:
-        loaded = load_config(path, adapters=capabilities())
-    except ConfigError as exc:
-        fail_with_problems(exc.problems)
+    loaded = load_or_exit(path)
     rows = instance_rows(loaded)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

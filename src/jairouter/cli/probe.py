@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import fail_with_problems, plural, stdout
-from jairouter.errors import ConfigError
+from jairouter.cli.problems import load_or_exit, plural, stdout
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -40,16 +39,12 @@ def probe(
     """Probe every instance once, concurrently; exit 1 if any is unhealthy."""
     import asyncio
 
-    from jairouter.adapters.registry import ADAPTERS, capabilities
-    from jairouter.config.loader import load_config
+    from jairouter.adapters.registry import ADAPTERS
     from jairouter.health import probe_all, probe_targets
 
     path = resolve_config_path(config)
-    try:
-        loaded = load_config(path, adapters=capabilities())
-    except ConfigError as exc:
-        fail_with_problems(exc.problems, f" in {path}")
-    targets = list(probe_targets(loaded, ADAPTERS))
+    loaded = load_or_exit(path)
+    targets = list(probe_targets(loaded, ADAPTERS, loaded.health_check_of))
     results = asyncio.run(probe_all(targets, time_limit=timeout)) if targets else []
     rows = [_row(target, result) for target, result in zip(targets, results, strict=True)]
     if as_json:

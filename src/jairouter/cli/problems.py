@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from jairouter.errors import ConfigProblem
+from jairouter.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from jairouter.config.models import Config
 
 
 def stderr() -> Console:
@@ -43,3 +47,14 @@ def fail_with_problems(problems: Sequence[ConfigProblem], outcome: str = "") -> 
 def fail(message: str) -> NoReturn:
     stderr().print(Text(f"error: {message}", style="red"))
     raise typer.Exit(1)
+
+
+def load_or_exit(path: Path, outcome: str = "") -> Config:
+    """The validated config at `path`, or every problem printed and exit 1."""
+    from jairouter.adapters.registry import capabilities
+    from jairouter.config.loader import load_config
+
+    try:
+        return load_config(path, adapters=capabilities())
+    except ConfigError as exc:
+        fail_with_problems(exc.problems, f" in {path}{outcome}")

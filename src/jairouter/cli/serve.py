@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import fail, fail_with_problems, stdout
-from jairouter.errors import ConfigError
+from jairouter.cli.problems import fail, load_or_exit, stdout
 
 HostOption = Annotated[
     str | None, typer.Option("--host", help="Address to bind; defaults to server.host (127.0.0.1).")
@@ -39,17 +38,12 @@ def serve(
     log_level: LogLevelOption = "info",
 ) -> None:
     """Run the router in the foreground; Ctrl-C or SIGTERM drains in-flight requests, exits 0."""
-    from jairouter.adapters.registry import capabilities
     from jairouter.cli.instances import instance_rows, instances_table
-    from jairouter.config.loader import load_config
     from jairouter.server.run import bind
     from jairouter.server.run import serve as run_server
 
     path = resolve_config_path(config)
-    try:
-        loaded = load_config(path, adapters=capabilities())
-    except ConfigError as exc:
-        fail_with_problems(exc.problems, f" in {path}; the router was not started")
+    loaded = load_or_exit(path, "; the router was not started")
     bind_host = host or loaded.server.host
     bind_port = loaded.server.port if port is None else port
     try:

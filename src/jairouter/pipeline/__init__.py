@@ -59,6 +59,20 @@ class UpstreamStatus(UpstreamError):
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class Call:
+    """One client request on its way: what every try of it needs."""
+
+    __slots__ = ("headers", "permits", "req", "send")
+
+    def __init__(
+        self, req: ProxyRequest, send: Send, permits: PermitSet | None, headers: Headers
+    ) -> None:
+        self.req = req
+        self.send = send
+        self.permits = permits  # the service-level limits it passed
+        self.headers = headers  # X-RateLimit-* for the answer
+
+
 class Pipeline:
     """Routes one parsed request to an instance and streams the answer back."""
 
@@ -88,42 +102,29 @@ class Pipeline:
         outcome = Outcome.IGNORED
         started = self.clock()
         try:
-            outcome = await self._serve(pool, req, send, permits, limit_headers)
+            outcome = await self._serve(pool, Call(req, send, permits, limit_headers))
         finally:
             if permits is not None:
                 permits.release(outcome, self.clock() - started)
 
-    async def _serve(
-        self,
-        pool: Pool,
-        req: ProxyRequest,
-        send: Send,
-        permits: PermitSet | None,
-        headers: Headers,
-    ) -> Outcome:
+    async def _serve(self, pool: Pool, call: Call) -> Outcome:
         """The requested model's pool, then its fallback models, then fallback answers."""
+        req = call.req
         last: RouterError | None = None
         for candidate in (pool, *self.routes.fallback_pools(req.endpoint.service, req.model)):
             try:
-                return await self._attempts(candidate, req, send, permits, headers)
+                return await self._attempts(candidate, call)
             except (UpstreamError, NoCapacity) as error:
                 last = error
         assert last is not None
-        if await self._answer_from_fallback(pool, req, send, headers):
+        if await self._answer_from_fallback(pool, call):
             return Outcome.DROPPED
         if isinstance(last, UpstreamStatus):
-            await send_whole(send, last.status, last.answer_headers, last.answer)
+            await send_whole(call.send, last.status, last.answer_headers, last.answer)
             return Outcome.DROPPED
         raise last
 
-    async def _attempts(
-        self,
-        pool: Pool,
-        req: ProxyRequest,
-        send: Send,
-        permits: PermitSet | None,
-        headers: Headers,
-    ) -> Outcome:
+    async def _attempts(self, pool: Pool, call: Call) -> Outcome:
         """Try instances of one pool until one answers, retrying only before any byte was sent
         and only as the retry policy and budget allow."""
         pool.budget.record_request()
@@ -132,13 +133,13 @@ class Pipeline:
         attempt = 1
         while True:
             try:
-                choice = choose(pool, req, tried, self.health)
+                choice = choose(pool, call.req, tried, self.health)
             except NoCapacity:
                 if last is not None:
                     raise last from None  # nothing left to retry on: the real failure counts
                 raise
             try:
-                return await self._exchange(pool, choice, req, send, permits, headers)
+                return await self._exchange(pool, choice, call)
             except UpstreamError as error:
                 last = error
                 wait = self._retry_wait(error, attempt, pool)
@@ -163,24 +164,16 @@ class Pipeline:
             return None
         return wait
 
-    async def _exchange(
-        self,
-        pool: Pool,
-        choice: Choice,
-        req: ProxyRequest,
-        send: Send,
-        permits: PermitSet | None,
-        headers: Headers,
-    ) -> Outcome:
+    async def _exchange(self, pool: Pool, choice: Choice, call: Call) -> Outcome:
         """One try on one instance; settles its breaker trial, outlier record and permits."""
         target = choice.target
         target.inflight += 1
         failure: Failure | None = None
         cancelled = False
         try:
-            resp = await self._open(req, target)
+            resp = await self._open(call.req, target)
             try:
-                failure = await self._answer(pool, resp, target, req, send, permits, headers)
+                failure = await self._answer(pool, resp, target, call)
             except BaseException as exc:
                 resp.close()  # mid-body failure or client gone: drop, don't pool, the connection
                 if isinstance(exc, StreamCut):
@@ -205,23 +198,17 @@ class Pipeline:
                 choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
 
     async def _answer(
-        self,
-        pool: Pool,
-        resp: aiohttp.ClientResponse,
-        target: Target,
-        req: ProxyRequest,
-        send: Send,
-        permits: PermitSet | None,
-        headers: Headers,
+        self, pool: Pool, resp: aiohttp.ClientResponse, target: Target, call: Call
     ) -> Failure | None:
         """Relay a response (or keep a 429/5xx for a retry) and say how the instance did."""
-        extra = (*headers, pool.model_header)
+        req, permits = call.req, call.permits
+        extra = (*call.headers, pool.model_header)
         if resp.status == 429 or resp.status >= 500:
             body = target.adapter.translate_error(resp.status, await read_body(resp))
             raise UpstreamStatus(resp, body, extra)
         wants_usage = permits is not None and permits.tightest(Unit.TOKENS) is not None
         keep = wants_usage or (pool.cache is not None and resp.status == 200)
-        seen = await relay(resp, target.adapter, req, send, extra, target.idle, keep)
+        seen = await relay(resp, target.adapter, req, call.send, extra, target.idle, keep)
         if seen.body is not None:
             if wants_usage and permits is not None:
                 tokens = _usage(seen.body, req.stream)
@@ -246,10 +233,9 @@ class Pipeline:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise map_upstream_error(exc, target.label) from exc
 
-    async def _answer_from_fallback(
-        self, pool: Pool, req: ProxyRequest, send: Send, headers: Headers
-    ) -> bool:
+    async def _answer_from_fallback(self, pool: Pool, call: Call) -> bool:
         """A cached answer to the same request, else the service's static answer, if any."""
+        req, send, headers = call.req, call.send, call.headers
         if pool.cache is not None:
             cached = pool.cache.get(cache_key(req))
             if cached is not None:
