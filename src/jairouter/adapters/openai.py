@@ -41,8 +41,9 @@ class OpenAIAdapter:
         self.root = server_root(instance.url, ("/v1",))
         self.urls = self.endpoint_urls(instance.url)
         self.headers = instance_headers(instance, bearer(instance.api_key))
-        upstream = instance.upstream_model
-        self.upstream_model = upstream if upstream and upstream != instance.model else None
+        # The model named upstream; a request naming another (an alias via upstream_model, or
+        # a fallback model's request) is rewritten to it.
+        self.sent_model = instance.sent_model
 
     def endpoint_urls(self, url: str) -> dict[ServiceType, str]:
         """The URL of each service, from the configured URL (server root, or root + `/v1`)."""
@@ -59,24 +60,23 @@ class OpenAIAdapter:
 
     def form_body(self, req: ProxyRequest) -> bytes:
         """The client's multipart body; only the `model` value changes, and only if it must."""
-        if self.upstream_model is None:
+        if req.model == self.sent_model:
             return req.body
         try:
-            return replace_form_field(req.body, req.content_type, "model", self.upstream_model)
+            return replace_form_field(req.body, req.content_type, "model", self.sent_model)
         except FormDataError as exc:
             raise BadRequest(str(exc)) from None
 
     def json_body(self, req: ProxyRequest) -> bytes:
         """The client's JSON body, re-serialised only when the model name must change."""
-        if self.upstream_model is None or req.payload is None:
+        if req.model == self.sent_model or req.payload is None:
             return req.body
         return orjson.dumps(self.upstream_payload(req.payload))
 
     def upstream_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A shallow copy of `payload` naming the upstream's model; key order is kept."""
         copy = dict(payload)
-        if self.upstream_model is not None:
-            copy["model"] = self.upstream_model
+        copy["model"] = self.sent_model
         return copy
 
     def translator(self, req: ProxyRequest) -> Translator | None:

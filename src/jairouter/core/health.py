@@ -208,6 +208,8 @@ class OutlierDetector:
 
     def ejected(self, key: str) -> bool:
         """Whether `key` is out now."""
+        if not self._ejected:
+            return False  # the usual case, asked on every request: no clock, no scan
         self._return_due(self._clock())
         return key in self._ejected
 

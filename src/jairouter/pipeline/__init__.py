@@ -99,13 +99,16 @@ class Pipeline:
         """Raises a RouterError only before the response to the client has started."""
         pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
         permits, limit_headers = self.admission.admit(req)
+        call = Call(req, send, permits, limit_headers)
+        if permits is None:
+            await self._serve(pool, call)
+            return
         outcome = Outcome.IGNORED
         started = self.clock()
         try:
-            outcome = await self._serve(pool, Call(req, send, permits, limit_headers))
+            outcome = await self._serve(pool, call)
         finally:
-            if permits is not None:
-                permits.release(outcome, self.clock() - started)
+            permits.release(outcome, self.clock() - started)
 
     async def _serve(self, pool: Pool, call: Call) -> Outcome:
         """The requested model's pool, then its fallback models, then fallback answers."""
@@ -128,7 +131,7 @@ class Pipeline:
         """Try instances of one pool until one answers, retrying only before any byte was sent
         and only as the retry policy and budget allow."""
         pool.budget.record_request()
-        tried: set[Target] = set()
+        tried: set[Target] | None = None
         last: UpstreamError | None = None
         attempt = 1
         while True:
@@ -145,6 +148,7 @@ class Pipeline:
                 wait = self._retry_wait(error, attempt, pool)
                 if wait is None:
                     raise
+                tried = tried or set()
                 tried.add(choice.target)
                 attempt += 1
                 if wait:
