@@ -185,6 +185,9 @@ class Pipeline:
                 raise
             resp.release()
             return Outcome.OK if failure is None else Outcome.DROPPED
+        except UpstreamStatus as error:
+            failure = classify(status=error.status)  # a 429 is "busy": it ejects nobody
+            raise
         except UpstreamError as error:
             failure = failure or classify(error=error)
             raise
