@@ -8,7 +8,7 @@ measures. One process listens on several ports, one per simulated instance.
 A request whose JSON body has `"stream": true` gets an SSE stream: `--chunks` events, then
 `data: [DONE]`, each event written with its own send and a yield to the event loop in between
 (`"bench_gap_ms": N` in the body spaces them N ms apart, for slow-stream soaks). Anything else gets
-one canned chat completion.
+one canned chat completion. GET .../models answers a model list (the router's health probes).
 """
 
 from __future__ import annotations
@@ -47,6 +47,13 @@ JSON_HEAD = (
 SSE_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n"
+)
+MODELS = orjson.dumps({"object": "list", "data": [{"id": "bench-model", "object": "model"}]})
+MODELS_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(MODELS)).encode()
+    + b"\r\n\r\n"
+    + MODELS
 )
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 CHUNK_END = b"0\r\n\r\n"
@@ -106,7 +113,9 @@ class Upstream(asyncio.Protocol):
         assert transport is not None
         body = b"".join(self.body)
         url, self.url, self.body = self.url, b"", []
-        if not url.endswith(b"/chat/completions"):
+        if url.endswith(b"/models"):  # the router's health probes
+            transport.write(MODELS_RESPONSE)
+        elif not url.endswith(b"/chat/completions"):
             transport.write(NOT_FOUND)
         elif b'"stream":true' in body or b'"stream": true' in body:
             gap = _gap_seconds(body)
