@@ -221,9 +221,10 @@ class Pipeline:
                 tokens = _usage(seen.body, req.stream)
                 if tokens is not None:
                     permits.settle(tokens)
-            if pool.cache is not None and not req.stream and seen.broken is None:
+            cache = self.routes.pool(req.endpoint.service, req.model).cache  # where it is read
+            if cache is not None and not req.stream and seen.broken is None:
                 ctype = resp.headers.get("Content-Type", "application/json").encode()
-                pool.cache.put(cache_key(req), (ctype, seen.body))
+                cache.put(cache_key(req), (ctype, seen.body))
         if seen.broken is not None:
             return classify(error=seen.broken)
         if seen.stream_error is not None:
