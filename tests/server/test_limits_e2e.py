@@ -245,15 +245,7 @@ def usage_of(resp: httpx.Response) -> int:
     [
         ("global", False),
         ("global", True),
-        pytest.param(
-            "instance",
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="instance-scoped token permits are released unsettled, so each request "
-                "is charged its whole reservation (Pipeline._answer settles call.permits only)",
-            ),
-        ),
+        ("instance", False),
     ],
 )
 def test_a_token_limit_is_settled_to_the_real_usage(

@@ -355,10 +355,6 @@ def test_a_closed_backend_is_covered_by_the_cached_answer() -> None:
             assert other.json()["error"]["code"] == "upstream_unreachable"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fallback.cache.max_body_size is never read: Pipeline._answer caches any size",
-)
 def test_answers_larger_than_max_body_size_are_not_cached() -> None:
     with (
         backend(EMBED) as (sim, fault),

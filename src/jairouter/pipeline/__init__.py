@@ -62,13 +62,19 @@ Sleep = Callable[[float], Awaitable[None]]
 class Call:
     """One client request on its way: what every try of it needs."""
 
-    __slots__ = ("headers", "permits", "req", "send")
+    __slots__ = ("headers", "permits", "pool", "req", "send")
 
     def __init__(
-        self, req: ProxyRequest, send: Send, permits: PermitSet | None, headers: Headers
+        self,
+        req: ProxyRequest,
+        send: Send,
+        pool: Pool,
+        permits: PermitSet | None,
+        headers: Headers,
     ) -> None:
         self.req = req
         self.send = send
+        self.pool = pool  # of the requested model, whichever model ends up answering
         self.permits = permits  # the service-level limits it passed
         self.headers = headers  # X-RateLimit-* for the answer
 
@@ -99,7 +105,7 @@ class Pipeline:
         """Raises a RouterError only before the response to the client has started."""
         pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
         permits, limit_headers = self.admission.admit(req)
-        call = Call(req, send, permits, limit_headers)
+        call = Call(req, send, pool, permits, limit_headers)
         if permits is None:
             await self._serve(pool, call)
             return
@@ -177,7 +183,7 @@ class Pipeline:
         try:
             resp = await self._open(call.req, target)
             try:
-                failure = await self._answer(pool, resp, target, call)
+                failure = await self._answer(pool, resp, choice, call)
             except BaseException as exc:
                 resp.close()  # mid-body failure or client gone: drop, don't pool, the connection
                 if isinstance(exc, StreamCut):
@@ -205,24 +211,33 @@ class Pipeline:
                 choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
 
     async def _answer(
-        self, pool: Pool, resp: aiohttp.ClientResponse, target: Target, call: Call
+        self, pool: Pool, resp: aiohttp.ClientResponse, choice: Choice, call: Call
     ) -> Failure | None:
         """Relay a response (or keep a 429/5xx for a retry) and say how the instance did."""
-        req, permits = call.req, call.permits
+        req, target = call.req, choice.target
         extra = (*call.headers, pool.model_header)
         if resp.status == 429 or resp.status >= 500:
             body = target.adapter.translate_error(resp.status, await read_body(resp))
             raise UpstreamStatus(resp, body, extra)
-        wants_usage = permits is not None and permits.tightest(Unit.TOKENS) is not None
-        keep = wants_usage or (pool.cache is not None and resp.status == 200)
+        # Token limits, service-wide or the instance's own, settle to the answer's real usage.
+        counted = [
+            permits
+            for permits in (call.permits, choice.permits)
+            if permits is not None and permits.tightest(Unit.TOKENS) is not None
+        ]
+        cache = call.pool.cache  # answers are kept under the model the client asked for
+        keep = bool(counted) or (cache is not None and resp.status == 200 and not req.stream)
         seen = await relay(resp, target.adapter, req, call.send, extra, target.idle, keep)
         if seen.body is not None:
-            if wants_usage and permits is not None:
-                tokens = _usage(seen.body, req.stream)
-                if tokens is not None:
+            tokens = _usage(seen.body, req.stream) if counted else None
+            if tokens is not None:
+                for permits in counted:
                     permits.settle(tokens)
-            cache = self.routes.pool(req.endpoint.service, req.model).cache  # where it is read
-            if cache is not None and not req.stream and seen.broken is None:
+            if (
+                cache is not None
+                and seen.broken is None
+                and len(seen.body) <= call.pool.cache_max_body
+            ):
                 ctype = resp.headers.get("Content-Type", "application/json").encode()
                 cache.put(cache_key(req), (ctype, seen.body))
         if seen.broken is not None:

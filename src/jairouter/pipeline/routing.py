@@ -90,6 +90,7 @@ class Pool:
         "balancer",
         "budget",
         "cache",
+        "cache_max_body",
         "model",
         "model_header",
         "outliers",
@@ -124,6 +125,7 @@ class Pool:
             if cache is not None and cache.enabled
             else None
         )
+        self.cache_max_body = cache.max_body_size if cache is not None else 0
 
 
 class RouteTable:
