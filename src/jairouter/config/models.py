@@ -108,6 +108,9 @@ class InstanceConfig(Layered):
         None, min_length=1, description="Model name sent upstream when it differs from `model`."
     )
     weight: int = Field(1, ge=1, le=10_000, description="Relative share of traffic (1-10000).")
+    enabled: bool = Field(
+        True, description="false keeps the instance in the file but sends it no traffic."
+    )
     api_key: str | None = Field(
         None, description="Key sent to the server as its product expects; use ${ENV_VAR}."
     )

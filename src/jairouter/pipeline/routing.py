@@ -143,6 +143,8 @@ class RouteTable:
         for service, svc in config.services.items():
             grouped: dict[str, list[Target]] = {}
             for inst in svc.instances:
+                if not inst.enabled:
+                    continue
                 adapter = adapters[inst.adapter](inst)
                 target = Target(service, inst, adapter, config, clock)
                 grouped.setdefault(inst.model, []).append(target)
