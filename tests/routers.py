@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -24,9 +25,12 @@ class RouterThread:
 
 
 @contextmanager
-def run_router(config: Config, rng: random.Random | None = None) -> Iterator[RouterThread]:
-    """Serve `config` until the block exits; waits for startup and for a clean shutdown."""
-    router = create_app(config, rng)
+def run_router(
+    config: Config, rng: random.Random | None = None, config_path: Path | None = None
+) -> Iterator[RouterThread]:
+    """Serve `config` until the block exits; waits for startup and for a clean shutdown.
+    With `config_path`, the router watches that file and reloads it."""
+    router = create_app(config, rng, config_path)
     sock = bind("127.0.0.1", 0, fallback_to_free=False)
     server = uvicorn.Server(uvicorn_config(router, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -35,10 +35,20 @@ def _root(
 
 def _register() -> None:
     # Command groups register themselves here, in the order `--help` lists them.
-    from jairouter.cli import backends, completions_cmd, config_cmd, demo, init_cmd, probe, serve
+    from jairouter.cli import (
+        backends,
+        completions_cmd,
+        config_cmd,
+        demo,
+        init_cmd,
+        probe,
+        reload_cmd,
+        serve,
+    )
 
     app.command("demo")(demo.demo)
     app.command("serve")(serve.serve)
+    app.command("reload")(reload_cmd.reload)
     app.command("init")(init_cmd.init)
     app.add_typer(backends.app, name="backends")
     app.add_typer(config_cmd.app, name="config")

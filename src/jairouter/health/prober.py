@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
+from jairouter.config.resilience import HealthCheckConfig
 from jairouter.core.breaker import Clock
 from jairouter.core.health import Health, ProbeHealth
 from jairouter.health.probe import ProbeResult, new_client, probe
@@ -60,6 +61,13 @@ class Prober:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._task: asyncio.Task[None] | None = None
+
+    def check_of(self, key: str) -> HealthCheckConfig | None:
+        """The settings `key` is probed with, or None if it is not probed."""
+        for target in self.targets:
+            if target.key == key:
+                return target.check
+        return None
 
     def serving(self, key: str) -> bool:
         """Whether probes let `key` take traffic (instances not probed always may)."""

@@ -19,8 +19,11 @@ class Admission:
     """Every non-instance-scoped limit of each service; equal limits share their state, so a
     `global` limit inherited from `defaults:` is one budget for all services."""
 
-    def __init__(self, config: Config, clock: Callable[[], float]) -> None:
-        shared: dict[RateLimitConfig, ScopedLimit] = {}
+    def __init__(
+        self, config: Config, clock: Callable[[], float], previous: Admission | None = None
+    ) -> None:
+        """With `previous` (a reload), limits whose settings did not change keep their state."""
+        shared: dict[RateLimitConfig, ScopedLimit] = dict(previous._shared) if previous else {}
         self._limits: dict[ServiceType, list[ScopedLimit]] = {}
         for service in config.services:
             limits = []
@@ -32,6 +35,10 @@ class Admission:
                 limits.append(shared[limit])
             if limits:
                 self._limits[service] = limits
+        used = {id(limit) for limits in self._limits.values() for limit in limits}
+        self._shared: dict[RateLimitConfig, ScopedLimit] = {
+            c: limit for c, limit in shared.items() if id(limit) in used
+        }
 
     def admit(self, req: ProxyRequest) -> tuple[PermitSet | None, Headers]:
         """The permits the request holds and the X-RateLimit-* headers its answer carries;

@@ -46,6 +46,7 @@ class Target:
         "label",
         "limits",
         "service",
+        "settings",
         "timeout",
         "weight",
     )
@@ -61,7 +62,8 @@ class Target:
         self.service = service
         self.config = config
         self.adapter = adapter
-        self.key = f"{service.value}|{config.model}|{config.url}"
+        self.settings = settings_of(service, config, root)
+        self.key = target_key(service, config)
         self.label = f"{config.model}@{config.url}"
         self.weight = config.weight
         self.inflight = 0
@@ -81,6 +83,21 @@ class Target:
             for limit in root.rate_limits_of(service, config)
             if limit.scope == "instance"
         ]
+
+
+def target_key(service: ServiceType, config: InstanceConfig) -> str:
+    return f"{service.value}|{config.model}|{config.url}"
+
+
+def settings_of(service: ServiceType, config: InstanceConfig, root: Config) -> tuple[object, ...]:
+    """Everything a Target is built from: equal settings let a reload keep the live Target
+    (its breaker, limits and in-flight count) instead of starting it afresh."""
+    return (
+        config,
+        root.timeouts_of(service, config),
+        root.breaker_of(service, config),
+        root.rate_limits_of(service, config),
+    )
 
 
 class Pool:
@@ -107,15 +124,28 @@ class Pool:
         root: Config,
         clock: Clock,
         rng: random.Random | None,
+        previous: Pool | None = None,
     ) -> None:
         self.service = service
         self.model = model
         self.targets = targets
         self.balancer: Balancer = make_balancer(root.load_balance_of(service), rng=rng)
-        check = root.health_check_of(service, targets[0].config)
-        self.outliers = OutlierDetector(check.outlier, [t.key for t in targets], clock=clock)
+        outlier = root.health_check_of(service, targets[0].config).outlier
+        keys = [t.key for t in targets]
+        self.outliers: OutlierDetector
+        self.budget: RetryBudget
+        same_members = previous is not None and [t.key for t in previous.targets] == keys
+        if previous is not None and same_members and previous.outliers.config == outlier:
+            self.outliers = previous.outliers  # ejections survive a reload
+        else:
+            self.outliers = OutlierDetector(outlier, keys, clock=clock)
         self.retry: RetryConfig = root.retry_of(service)
-        self.budget = RetryBudget(self.retry.budget_percent, self.retry.min_per_second, clock=clock)
+        if previous is not None and previous.retry == self.retry:
+            self.budget = previous.budget
+        else:
+            self.budget = RetryBudget(
+                self.retry.budget_percent, self.retry.min_per_second, clock=clock
+            )
         # Tells the client which model answered, which matters once fallbacks exist.
         self.model_header = (b"x-jairouter-model", model.encode())
         fallback = root.services[service].fallback
@@ -137,7 +167,11 @@ class RouteTable:
         adapters: Mapping[str, AdapterFactory],
         rng: random.Random | None = None,
         clock: Clock = time.monotonic,
+        previous: RouteTable | None = None,
     ) -> None:
+        """With `previous` (a reload), instances whose settings did not change keep their live
+        state: breaker, limits, in-flight count, outlier ejections, retry budget."""
+        live = {t.key: t for t in previous.targets()} if previous is not None else {}
         self._pools: dict[ServiceType, dict[str, Pool]] = {}
         self._fallbacks: dict[ServiceType, FallbackConfig] = {}
         for service, svc in config.services.items():
@@ -145,11 +179,15 @@ class RouteTable:
             for inst in svc.instances:
                 if not inst.enabled:
                     continue
-                adapter = adapters[inst.adapter](inst)
-                target = Target(service, inst, adapter, config, clock)
+                old = live.get(target_key(service, inst))
+                if old is not None and old.settings == settings_of(service, inst, config):
+                    target = old
+                else:
+                    target = Target(service, inst, adapters[inst.adapter](inst), config, clock)
                 grouped.setdefault(inst.model, []).append(target)
+            old_pools = previous._pools.get(service, {}) if previous is not None else {}
             self._pools[service] = {
-                model: Pool(service, model, targets, config, clock, rng)
+                model: Pool(service, model, targets, config, clock, rng, old_pools.get(model))
                 for model, targets in grouped.items()
             }
             if svc.fallback is not None:

@@ -19,13 +19,15 @@ from starlette.routing import Route
 from jairouter.adapters.registry import ADAPTERS
 from jairouter.config.models import Config
 from jairouter.core.client_address import ClientAddressResolver
-from jairouter.errors import error_body
+from jairouter.errors import ConfigError, error_body
 from jairouter.health.prober import Prober
 from jairouter.health.target import probe_targets
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
+from jairouter.server.admin import admin_routes
 from jairouter.server.proxy import ProxyHandler
+from jairouter.server.reload import BackgroundTasks, ReloadLog, on_sighup, watch_file
 from jairouter.types import ENDPOINTS, Receive, Scope, Send
 from jairouter.upstream.client import UpstreamClient
 
@@ -33,22 +35,32 @@ CONFIG_ENV = "JAIROUTER_CONFIG"
 
 
 class Router:
-    """One router process: routes built from a config, and the upstream client once started."""
+    """One router process: routes built from a config, the upstream client once started, and
+    the reload machinery that swaps configs without dropping traffic."""
 
-    def __init__(self, config: Config, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        rng: random.Random | None = None,
+        config_path: Path | None = None,
+    ) -> None:
         self.config = config
+        self.config_path = config_path.absolute() if config_path is not None else None
+        self._rng = rng
         self.routes = RouteTable(config, ADAPTERS, rng=rng)
         self.admission = Admission(config, time.monotonic)
         self.addresses = ClientAddressResolver(config.server.trusted_proxies)
-        prober = Prober(list(probe_targets(config, ADAPTERS, config.health_check_of)))
-        # Only instances with active probing enabled are watched; none at all: no prober.
-        self.prober = prober if prober.targets else None
+        self.prober = _prober(config, None)
+        self.reloads = ReloadLog()
+        self._pipeline: Pipeline | None = None
         self._proxy: ProxyHandler | None = None
         self._client: UpstreamClient | None = None
+        self._tasks = BackgroundTasks()
         self.app = Starlette(
             routes=[
                 Route("/v1/models", self.list_models, methods=["GET"]),
                 Route("/health", self.health, methods=["GET"]),
+                *admin_routes(self),
             ],
             exception_handlers={HTTPException: _http_error},
             lifespan=self.running,
@@ -56,20 +68,66 @@ class Router:
 
     @contextlib.asynccontextmanager
     async def running(self, _app: Starlette) -> AsyncIterator[None]:
-        """Lifespan: the shared upstream client and the health probes live exactly as long as
-        the server."""
+        """Lifespan: the shared upstream client, the health probes and the config watcher live
+        exactly as long as the server."""
         self._client = UpstreamClient()
-        pipeline = Pipeline(self.routes, self._client, self.admission, health=self.prober)
-        self._proxy = ProxyHandler(pipeline, int(self.config.server.max_body_size), self.addresses)
+        self._pipeline = Pipeline(self.routes, self._client, self.admission, health=self.prober)
+        self._proxy = ProxyHandler(
+            self._pipeline, int(self.config.server.max_body_size), self.addresses
+        )
         if self.prober is not None:
             self.prober.start()
+        if self.config_path is not None:
+            self._tasks.start(watch_file(self.config_path, self.reload), "jairouter-config-watch")
+            on_sighup(lambda: self._tasks.start(self.reload(), "jairouter-reload"))
         try:
             yield
         finally:
             self._proxy = None
+            await self._tasks.stop()
             if self.prober is not None:
                 await self.prober.stop()
             await self._client.close()
+
+    async def reload(self) -> bool:
+        """Load the config file again and apply it; an invalid file changes nothing (the
+        problems are logged and kept for the status API)."""
+        if self.config_path is None:
+            self.reloads.failed("this router was not started from a config file")
+            return False
+        from jairouter.adapters.registry import capabilities
+        from jairouter.config.loader import load_config
+
+        try:
+            config = load_config(self.config_path, adapters=capabilities())
+        except ConfigError as exc:
+            self.reloads.failed(str(exc))
+            return False
+        except OSError as exc:
+            self.reloads.failed(f"cannot read {self.config_path}: {exc}")
+            return False
+        await self.apply(config)
+        return True
+
+    async def apply(self, config: Config) -> None:
+        """Swap in `config` at once: new instances join, removed ones finish what they hold and
+        get nothing new, unchanged ones keep their breaker, limits, health and counters."""
+        routes = RouteTable(config, ADAPTERS, rng=self._rng, previous=self.routes)
+        admission = Admission(config, time.monotonic, previous=self.admission)
+        prober, old_prober = _prober(config, self.prober), self.prober
+        # No await between these assignments: a request sees the old config or the new one.
+        self.config, self.routes, self.admission, self.prober = config, routes, admission, prober
+        self.addresses = ClientAddressResolver(config.server.trusted_proxies)
+        if self._pipeline is not None:
+            self._pipeline.routes, self._pipeline.admission = routes, admission
+            self._pipeline.health = prober
+        if self._proxy is not None:
+            self._proxy.addresses = self.addresses
+        self.reloads.applied()
+        if old_prober is not None:
+            await old_prober.stop()
+        if prober is not None and self._pipeline is not None:
+            prober.start()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -109,9 +167,25 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return Response(body, exc.status_code, headers=exc.headers, media_type="application/json")
 
 
-def create_app(config: Config, rng: random.Random | None = None) -> Router:
-    """An ASGI app serving `config`."""
-    return Router(config, rng)
+def _prober(config: Config, previous: Prober | None) -> Prober | None:
+    """Probes for the instances with active checking on (None if none), keeping the health of
+    instances a reload did not change."""
+    prober = Prober(list(probe_targets(config, ADAPTERS, config.health_check_of)))
+    if not prober.targets:
+        return None
+    if previous is not None:
+        for target in prober.targets:
+            old = previous.check_of(target.key)
+            if old is not None and old == target.check:
+                prober.health[target.key] = previous.health[target.key]
+    return prober
+
+
+def create_app(
+    config: Config, rng: random.Random | None = None, config_path: Path | None = None
+) -> Router:
+    """An ASGI app serving `config`; with `config_path`, it reloads when the file changes."""
+    return Router(config, rng, config_path)
 
 
 def app_from_env() -> Router:
@@ -119,4 +193,5 @@ def app_from_env() -> Router:
     from jairouter.adapters.registry import capabilities
     from jairouter.config.loader import load_config
 
-    return create_app(load_config(Path(os.environ[CONFIG_ENV]), adapters=capabilities()))
+    path = Path(os.environ[CONFIG_ENV])
+    return create_app(load_config(path, adapters=capabilities()), config_path=path)

@@ -1,0 +1,117 @@
+"""The admin API under /admin: live status and reload, guarded by loopback or a token.
+
+Without an admin token only loopback clients are served; with one (`JAIROUTER_ADMIN_TOKEN`),
+every caller must send `Authorization: Bearer <token>`, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from jairouter import __version__
+from jairouter.errors import error_body
+
+if TYPE_CHECKING:
+    from jairouter.server.app import Router
+
+TOKEN_ENV = "JAIROUTER_ADMIN_TOKEN"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def admin_routes(router: Router) -> list[Route]:
+    started = time.time()
+
+    async def status(request: Request) -> Response:
+        return _json(status_snapshot(router, started))
+
+    async def reload(request: Request) -> Response:
+        applied = await router.reload()
+        body = {
+            "reloaded": applied,
+            "version": router.reloads.version,
+            "error": router.reloads.error,
+        }
+        return _json(body, 200 if applied else 422)
+
+    return [
+        Route("/admin/status", _guarded(status), methods=["GET"]),
+        Route("/admin/reload", _guarded(reload), methods=["POST"]),
+    ]
+
+
+def status_snapshot(router: Router, started: float) -> dict[str, object]:
+    """What `jairouter top` and scripts read: every instance's live state."""
+    prober = router.prober
+    services: dict[str, list[dict[str, object]]] = {}
+    for pool in router.routes.pools():
+        for target in pool.targets:
+            breaker = target.breaker.snapshot()
+            services.setdefault(pool.service.value, []).append(
+                {
+                    "model": target.config.model,
+                    "url": target.config.url,
+                    "adapter": target.config.adapter,
+                    "weight": target.weight,
+                    "inflight": target.inflight,
+                    "circuit": breaker.state.value,
+                    "circuit_retry_in": round(breaker.retry_in, 3),
+                    "healthy": prober.serving(target.key) if prober is not None else None,
+                    "health_reason": prober.reason(target.key) if prober is not None else None,
+                    "ejected": pool.outliers.ejected(target.key),
+                }
+            )
+    return {
+        "version": __version__,
+        "uptime": round(time.time() - started, 3),
+        "config": {
+            "version": router.reloads.version,
+            "applied_at": router.reloads.applied_at,
+            "path": str(router.config_path) if router.config_path else None,
+            "reload_error": router.reloads.error,
+        },
+        "services": services,
+    }
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def guarded(request: Request) -> Response:
+        refusal = _refusal(request)
+        if refusal is not None:
+            body = error_body(refusal, "authentication_error", "admin_unauthorized")
+            return Response(body, 401, media_type="application/json")
+        return await handler(request)
+
+    return guarded
+
+
+def _refusal(request: Request) -> str | None:
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        sent = request.headers.get("authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return None
+        return "the admin API needs 'Authorization: Bearer <admin token>'"
+    if _is_loopback(request.client.host if request.client else ""):
+        return None
+    return f"the admin API serves only loopback clients unless {TOKEN_ENV} is set"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status, media_type="application/json")
