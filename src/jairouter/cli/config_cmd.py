@@ -1,18 +1,34 @@
-"""`jairouter config validate`: check a config file the way the router will load it."""
+"""`jairouter config validate|show|history|diff|rollback`: check the config file the way the
+router will load it, print it as the router sees it, and look back at or return to its earlier
+versions (kept by every change jairouter makes; see `jairouter.config.versions`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import plural, print_problems, stdout
+from jairouter.cli.problems import (
+    fail,
+    fail_with_problems,
+    load_or_exit,
+    plural,
+    print_problems,
+    stderr,
+    stdout,
+)
 from jairouter.errors import ConfigError
 
-app = typer.Typer(help="Check the config file.")
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from jairouter.config.versions import Version
+
+app = typer.Typer(help="Check, show and version the config file.")
 
 
 @app.command("validate")
@@ -47,3 +63,187 @@ def validate(
         stdout().print(f"{path} is valid: {services}, {plural(instances, 'instance')}")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command("history")
+def history(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the kept versions of the config file, oldest first.
+
+    Every change jairouter makes keeps the text it replaced as a version, described by the
+    change. `config diff N` shows what changed since version N, `config rollback N` brings it back.
+    """
+    from jairouter.config.versions import list_versions
+
+    path = resolve_config_path(config)
+    versions = list_versions(path)
+    if as_json:
+        typer.echo(json.dumps([version.as_json() for version in versions], indent=2))
+    elif not versions:
+        stdout().print(f"no versions of {path} kept yet: each change jairouter makes keeps one")
+    else:
+        stdout().print(_history_table(str(path), versions))
+
+
+@app.command("diff")
+def diff(
+    old: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="A", help="A version number; the latest one when omitted.", show_default=False
+        ),
+    ] = None,
+    new: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="B",
+            help="The version to compare with; the file when omitted.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show the changes from version A to version B as a unified diff.
+
+    No version: the latest version against the file, i.e. the last change (and any edit by hand
+    since). A alone: version A against the file. Like `git diff`, exit 0 whether or not there
+    are differences (none prints nothing); exit 1 for a version that is not kept.
+    """
+    from jairouter.config.loader import read_config_text
+    from jairouter.config.versions import list_versions, read_version
+
+    path = resolve_config_path(config)
+    if old is None:
+        versions = list_versions(path)
+        if not versions:
+            fail(f"no versions of {path} kept yet: each change jairouter makes keeps one")
+        old = versions[-1].number
+    try:
+        before = read_version(path, old)
+        after = read_config_text(path, missing_ok=True) if new is None else read_version(path, new)
+    except ConfigError as exc:
+        fail(str(exc))
+    name = f"{path} (version {new})" if new is not None else str(path)
+    typer.echo(_unified(before, after, f"{path} (version {old})", name), nl=False)
+
+
+@app.command("rollback")
+def rollback(
+    number: Annotated[
+        int, typer.Argument(help="The version to bring back (see `jairouter config history`).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Bring back a kept version, if it still validates; the text it replaces is kept too."""
+    from jairouter.adapters.registry import capabilities
+    from jairouter.config.loader import check_config
+    from jairouter.config.store import edit_config
+    from jairouter.config.versions import read_version, version_file
+
+    path = resolve_config_path(config)
+    adapters = capabilities()
+    try:
+        text = read_version(path, number)
+        where = str(version_file(path, number))
+        problems = check_config(text, where, adapters=adapters, require_env=False)
+        if problems:
+            raise ConfigError(problems)
+        done = edit_config(
+            path, lambda _: text, f"rollback to {number}", adapters=adapters, missing_ok=True
+        )
+    except ConfigError as exc:
+        fail_with_problems(exc.problems, f"; {path} left unchanged")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    if not done.changed:
+        stdout().print(f"{path} already matches version {number}; nothing written")
+        return
+    kept = f"; the text it replaced is version {done.version.number}" if done.version else ""
+    stdout().print(f"rolled {path} back to version {number}{kept}")
+    stderr().print(
+        "note: a running router that watches this file reloads it by itself; "
+        "otherwise run `jairouter reload` or restart it"
+    )
+
+
+@app.command("show")
+def show(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of YAML.")] = False,
+) -> None:
+    """Print the config as the router will use it, secrets masked.
+
+    Defaults are filled in and `${VAR}` references expanded from the environment; keys,
+    credential-like header values (Authorization, *key*, *token*, *secret*, ...) and passwords in
+    URLs are shown as ***.
+    """
+    from jairouter.config.syntax import dump_yaml
+
+    path = resolve_config_path(config)
+    data = _masked(load_or_exit(path).model_dump(mode="json", exclude_none=True))
+    typer.echo(json.dumps(data, indent=2) if as_json else dump_yaml(data).rstrip("\n"))
+
+
+def _history_table(title: str, versions: list[Version]) -> Table:
+    from datetime import datetime
+
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("version", "replaced at", "bytes", "replaced by"):
+        table.add_column(column, overflow="fold")
+    for version in versions:
+        when = datetime.fromisoformat(version.time).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(version.number), when, str(version.size), version.description)
+    return table
+
+
+def _unified(before: str, after: str, old_name: str, new_name: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name
+    )
+    return "".join(
+        line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+MASK = "***"
+_CREDENTIAL = re.compile(r"authorization|key|token|secret|password|cookie|credential", re.I)
+
+
+def _masked(data: Any, *, headers: bool = False) -> Any:
+    """`data` with `api_key`s, credential-like headers and URL passwords replaced by ***."""
+    if isinstance(data, list):
+        return [_masked(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    masked: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str) and _is_secret(key, value, headers):
+            masked[key] = MASK
+        elif key == "url" and isinstance(value, str):
+            masked[key] = _without_password(value)
+        else:
+            masked[key] = _masked(value, headers=key == "headers")
+    return masked
+
+
+def _is_secret(key: str, value: str, header: bool) -> bool:
+    if key == "api_key":
+        return True
+    scheme = value.split(" ", 1)[0].lower()
+    return header and (bool(_CREDENTIAL.search(key)) or scheme in ("bearer", "basic"))
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username}:{MASK}@{host}").geturl()

@@ -1,24 +1,28 @@
-"""Editing a config file: add or remove one instance, and save only a file that validates.
+"""Editing a config file: add, change or remove one instance, and save only a file that validates.
 
 Edits are spliced into the text at the parser's marks (see `splice`), so comments, key order,
 quoting and indentation outside the edited lines stay byte for byte, and `${VAR}` references stay
 unexpanded. Each splice is re-parsed and compared with the intended data: a layout the splicer
 misjudges is refused, never written half-right.
+
+Saving (`edit_config`, `save_config`) holds the file's edit lock from read to write (`lock`) and
+keeps the text it replaces as a version (`versions`), so concurrent edits are never lost and any
+edit can be undone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from jairouter.config.loader import Capabilities, check_config
+from jairouter.config.loader import Capabilities, check_config, read_config_text
+from jairouter.config.lock import locked
+from jairouter.config.lock import write_atomic as write_atomic  # its home before lock.py
 from jairouter.config.splice import (
     Style,
     clear_placeholder,
@@ -31,7 +35,8 @@ from jairouter.config.splice import (
     item_start,
     render_item,
 )
-from jairouter.config.syntax import compose_yaml, load_yaml
+from jairouter.config.syntax import compose_yaml, dump_yaml, load_yaml
+from jairouter.config.versions import KEEP, Version, keep_version
 from jairouter.errors import ConfigError, ConfigProblem
 from jairouter.types import ServiceType
 
@@ -85,6 +90,155 @@ def add_instance(
 
 def remove_instance(text: str, file: str, service: ServiceType, model: str, url: str) -> str:
     """`text` without `service`'s instance of `model` at `url`; raises `ConfigError` if absent."""
+    key, items, item = _locate(text, file, service, model, url)
+    where = f"services.{service.value}.instances"
+    expected = _plain(load_yaml(text, file))
+    del expected["services"][service.value]["instances"][items.value.index(item)]
+    try:
+        start = item_start(text, item)
+    except ValueError as exc:
+        raise ConfigError([_problem(file, item, where, str(exc), _BY_HAND)]) from None
+    text = text[:start] + text[end_of(text, item) :]
+    if len(items.value) == 1:  # a bare `instances:` would read as null, so say `[]`
+        colon = text.index(":", key.end_mark.index) + 1
+        text = f"{text[:colon]} []{text[colon:]}"
+    return _verified(text, file, expected)
+
+
+def update_instance(
+    text: str,
+    file: str,
+    service: ServiceType,
+    model: str,
+    url: str,
+    fields: Mapping[str, str | int | bool],
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """`text` with keys of `service`'s instance of `model` at `url` set to `fields`, and
+    `headers` set in its `headers:`; raises `ConfigError` if it is absent.
+
+    A key already written gets its value replaced in place (comments after it stay); a missing
+    one is added below the instance's last line.
+    """
+    _, items, item = _locate(text, file, service, model, url)
+    index = items.value.index(item)
+    expected = _plain(load_yaml(text, file))
+    target = expected["services"][service.value]["instances"][index]
+    target.update(fields)
+    edits: list[tuple[tuple[str, ...], str | int | bool]] = [((k,), v) for k, v in fields.items()]
+    if headers:
+        target["headers"] = {**(target.get("headers") or {}), **headers}
+        edits += [(("headers", name), value) for name, value in headers.items()]
+    where = f"services.{service.value}.instances[{index}]"
+    for keys, value in edits:  # one at a time, found afresh: each edit moves the text after it
+        item = _locate(text, file, service, model, url)[2]
+        text = _set_key(text, file, item, where, keys, value)
+    return _verified(text, file, expected)
+
+
+def set_enabled(
+    text: str, file: str, service: ServiceType, model: str, url: str, enabled: bool
+) -> str:
+    """`text` with the instance's `enabled` key set; enabling one that has no such key (so is
+    enabled already) leaves `text` as it is. Raises `ConfigError` if the instance is absent."""
+    _, _, item = _locate(text, file, service, model, url)
+    if enabled and isinstance(item, MappingNode) and entry(item, "enabled") is None:
+        return text
+    return update_instance(text, file, service, model, url, {"enabled": enabled})
+
+
+def save_config(
+    path: Path,
+    text: str,
+    *,
+    adapters: Capabilities | None = None,
+    overwrite: bool = True,
+    description: str = "edited",
+    keep: int = KEEP,
+) -> None:
+    """Validate `text`, then write it to `path` atomically; raises `ConfigError` and writes
+    nothing when it is invalid.
+
+    Replacing a file takes its edit lock and keeps the old text as a version (`description` says
+    what changed; see `versions`); text equal to the file's is not written again. An unset
+    `${VAR}` does not block saving (the router's secrets may live elsewhere); the router reports
+    it when it loads the file.
+    """
+    _check(path, text, adapters)
+    if not overwrite:  # a new file: nothing to keep, and the atomic link refuses to clobber
+        write_atomic(path, text, overwrite=False)
+        return
+    with locked(path):
+        _replace(path, _current(path), text, description, keep)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What `edit_config` did."""
+
+    changed: bool
+    """False when the change gave back the same text: nothing was written or kept."""
+    version: Version | None
+    """The replaced text, kept as a version; None when there was no file before."""
+
+
+def edit_config(
+    path: Path,
+    change: Callable[[str], str],
+    description: str,
+    *,
+    adapters: Capabilities | None = None,
+    missing_ok: bool = False,
+    keep: int = KEEP,
+) -> Edit:
+    """Apply `change` (current text -> new text) to the config file at `path`, safely.
+
+    Holding the file's edit lock from read to write, so concurrent edits (other processes or
+    threads) apply one after the other and none is lost: read the text ("" for a missing file
+    when `missing_ok`), apply `change`, validate the result, keep the old text as a version
+    described by `description` (one line, e.g. `backends add chat m http://x`), then replace the
+    file atomically. Raises `ConfigError` (from `change`, a missing file or validation) with
+    nothing written, `TimeoutError` when another writer holds the lock too long, `OSError` when
+    the directory cannot be written.
+    """
+    if not (missing_ok or path.exists()):
+        read_config_text(path)  # raises "no such file" before a lock file is made beside it
+    with locked(path):
+        before = _current(path) if missing_ok else read_config_text(path)
+        after = change(before or "")
+        if after == before:
+            return Edit(changed=False, version=None)
+        _check(path, after, adapters)
+        return Edit(changed=True, version=_replace(path, before, after, description, keep))
+
+
+def _check(path: Path, text: str, adapters: Capabilities | None) -> None:
+    problems = check_config(text, str(path), adapters=adapters, require_env=False)
+    if problems:
+        raise ConfigError(problems)
+
+
+def _current(path: Path) -> str | None:
+    """The file's text, or None when there is no file."""
+    text = read_config_text(path, missing_ok=True)
+    return text if text or path.exists() else None
+
+
+def _replace(
+    path: Path, before: str | None, after: str, description: str, keep: int
+) -> Version | None:
+    """Keep `before` as a version, then write `after`; call it holding the edit lock."""
+    if after == before:
+        return None
+    version = None if before is None else keep_version(path, before, description, keep=keep)
+    write_atomic(path, after)
+    return version
+
+
+def _locate(
+    text: str, file: str, service: ServiceType, model: str, url: str
+) -> tuple[ScalarNode, SequenceNode, Node]:
+    """The `instances:` key, its list and the item for `model` at `url`; `ConfigError` if absent."""
     where = f"services.{service.value}.instances"
     found = _instances(compose_yaml(text, file), service)
     if found is None:
@@ -99,68 +253,57 @@ def remove_instance(text: str, file: str, service: ServiceType, model: str, url:
         close = difflib.get_close_matches(f"{model} {url}", listed, n=1)
         hint = f"did you mean `{close[0]}`?" if close else "see `jairouter backends list`"
         raise ConfigError([_problem(file, items, where, f"no instance {model} at {url}", hint)])
-    expected = _plain(load_yaml(text, file))
-    del expected["services"][service.value]["instances"][items.value.index(item)]
-    try:
-        start = item_start(text, item)
-    except ValueError as exc:
-        raise ConfigError([_problem(file, item, where, str(exc), _BY_HAND)]) from None
-    text = text[:start] + text[end_of(text, item) :]
-    if len(items.value) == 1:  # a bare `instances:` would read as null, so say `[]`
+    return key, items, item
+
+
+def _set_key(
+    text: str, file: str, item: Node, where: str, keys: tuple[str, ...], value: str | int | bool
+) -> str:
+    """`text` with `keys` (a path of mapping keys below the instance `item`, which sits at
+    `where`) set to `value`, adding any missing level as an indented block."""
+    style = detect_style(compose_yaml(text, file))
+    node, key = item, None
+    for depth, name in enumerate(keys):
+        if not (is_block(node) and isinstance(node, MappingNode)):
+            raise ConfigError([_not_block(file, node, ".".join((where, *keys[:depth])))])
+        found = entry(node, name)
+        if found is None:
+            lines = _key_lines(keys[depth:], node.start_mark.column, value, style)
+            return insert_lines(text, end_of(text, node), lines)
+        key, node = found
+        rest = keys[depth + 1 :]
+        if rest and is_placeholder(node):
+            text, at = clear_placeholder(text, key, node)
+            column = key.start_mark.column + style.indent
+            return insert_lines(text, at, _key_lines(rest, column, value, style))
+    if key is None or not isinstance(node, ScalarNode):
+        message = "holds a list or mapping, not a single value"
+        raise ConfigError([_problem(file, node, ".".join((where, *keys)), message, _BY_HAND)])
+    if node.value == "" and str(node.tag).endswith(":null"):  # `key:` with nothing after it
         colon = text.index(":", key.end_mark.index) + 1
-        text = f"{text[:colon]} []{text[colon:]}"
-    return _verified(text, file, expected)
+        return f"{text[:colon]} {_inline(value, file)}{text[colon:]}"
+    start, end = node.start_mark.index, node.end_mark.index
+    newline = "\n" if node.end_mark.column == 0 else ""  # a block scalar (`|`) owns its newline
+    return f"{text[:start]}{_inline(value, file)}{newline}{text[end:]}"
 
 
-def save_config(
-    path: Path, text: str, *, adapters: Capabilities | None = None, overwrite: bool = True
-) -> None:
-    """Validate `text`, then write it to `path` atomically; raises `ConfigError` and writes
-    nothing when it is invalid.
-
-    An unset `${VAR}` does not block saving (the router's secrets may live elsewhere); the
-    router reports it when it loads the file.
-    """
-    problems = check_config(text, str(path), adapters=adapters, require_env=False)
-    if problems:
-        raise ConfigError(problems)
-    write_atomic(path, text, overwrite=overwrite)
+def _key_lines(
+    keys: tuple[str, ...], column: int, value: str | int | bool, style: Style
+) -> list[str]:
+    """`keys` as nested block mappings from `column`, the last holding `value`."""
+    *parents, last = keys
+    lines = [f"{' ' * (column + i * style.indent)}{name}:" for i, name in enumerate(parents)]
+    pad = " " * (column + len(parents) * style.indent)
+    return [*lines, f"{pad}{_inline(last, '')}: {_inline(value, '')}"]
 
 
-def write_atomic(path: Path, text: str, *, overwrite: bool = True) -> None:
-    """Write `path` so readers see the old file or the new one, never a torn one.
-
-    The text goes to a temporary file in the same directory, is fsynced, then renamed over
-    `path` (keeping its permissions). Without `overwrite` an existing `path` raises
-    `FileExistsError` (checked by the atomic link, so no race). New files are readable by their
-    owner only: they may hold keys.
-    """
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if overwrite:
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(temp, path.stat().st_mode)
-            os.replace(temp, path)
-        else:
-            os.link(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; POSIX only (Windows cannot open a directory this way).
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _inline(value: str | int | bool, file: str) -> str:
+    """`value` as a YAML scalar on one line, quoted where YAML needs it."""
+    rendered = dump_yaml([value]).rstrip("\n").removeprefix("- ")
+    if "\n" in rendered:
+        message = f"cannot write {value!r} on one line"
+        raise ConfigError([ConfigProblem(file, None, None, "", message, "leave out line breaks")])
+    return rendered
 
 
 def _block(names: tuple[str, ...], column: int, item: dict[str, Any], style: Style) -> list[str]:
