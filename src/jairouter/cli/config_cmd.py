@@ -1,13 +1,16 @@
 """`jairouter config validate|show|history|diff|rollback`: check the config file the way the
 router will load it, print it as the router sees it, and look back at or return to its earlier
-versions (kept by every change jairouter makes; see `jairouter.config.versions`)."""
+versions (kept by every change jairouter makes; see `jairouter.config.versions`).
+`jairouter config import-jairouter` writes one from a JAiRouter (Java) `application.yml`."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -21,14 +24,15 @@ from jairouter.cli.problems import (
     stderr,
     stdout,
 )
-from jairouter.errors import ConfigError
+from jairouter.errors import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from jairouter.config.jairouter_import import ImportResult
     from jairouter.config.versions import Version
 
-app = typer.Typer(help="Check, show and version the config file.")
+app = typer.Typer(help="Check, show and version the config file; import one from JAiRouter.")
 
 
 @app.command("validate")
@@ -247,3 +251,120 @@ def _without_password(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return parts._replace(netloc=f"{parts.username}:{MASK}@{host}").geturl()
+
+
+@app.command("import-jairouter")
+def import_jairouter(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SOURCE",
+            dir_okay=False,
+            show_default=False,
+            help="JAiRouter's application.yml, or the YAML file holding its `model:` section.",
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            show_default=False,
+            help="Where to write the result ('-' prints it); defaults to the --config path.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome and what was left out as JSON.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Convert a JAiRouter (Java) config into a commented jairouter config.
+
+    Writes to --output (by default the --config path) and never overwrites a file without
+    --force. Every setting that was left out or changed is listed with its file:line:column;
+    they do not make the command fail.
+    """
+    from jairouter.adapters.registry import capabilities
+    from jairouter.config.jairouter_import import import_jairouter as convert
+    from jairouter.config.loader import check_config
+    from jairouter.config.store import write_atomic
+
+    target = output if output is not None else str(resolve_config_path(config))
+    stop = functools.partial(_import_failed, as_json, source, target)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        stop([ConfigProblem(str(source), None, None, "", "no such file")])
+    except (OSError, UnicodeDecodeError) as exc:
+        stop([ConfigProblem(str(source), None, None, "", f"cannot read: {exc}")])
+    supported = capabilities()
+    try:
+        result = convert(text, str(source), adapters=supported)
+    except ConfigError as exc:
+        stop(exc.problems, f" in {source}; nothing written")
+    imported = "(imported config)" if target == "-" else target
+    problems = check_config(result.text, imported, adapters=supported, require_env=False)
+    if problems:  # the importer must only produce valid configs
+        stop(
+            problems, " in the imported config: an importer bug, please report it; nothing written"
+        )
+    if target != "-":
+        try:
+            write_atomic(Path(target), result.text, overwrite=force)
+        except FileExistsError:
+            hint = "pass --force to overwrite it"
+            exists = ConfigProblem(target, None, None, "", "already exists", hint)
+            stop([exists], message=f"{target} already exists; {hint}")
+        except OSError as exc:
+            stop([ConfigProblem(target, None, None, "", f"cannot write: {exc.strerror or exc}")])
+    _print_import(result, source, target, as_json)
+
+
+def _import_failed(
+    as_json: bool,
+    source: Path,
+    target: str,
+    problems: list[ConfigProblem],
+    outcome: str = "",
+    *,
+    message: str | None = None,
+) -> NoReturn:
+    if as_json:
+        found = [dataclasses.asdict(problem) for problem in problems]
+        failed = {"source": str(source), "output": target, "written": False, "problems": found}
+        typer.echo(json.dumps(failed, indent=2))
+        raise typer.Exit(1)
+    if outcome:
+        fail_with_problems(problems, outcome)
+    fail(message or str(problems[0]))
+
+
+def _print_import(result: ImportResult, source: Path, target: str, as_json: bool) -> None:
+    instances = sum(result.services.values())
+    if as_json:
+        outcome: dict[str, object] = {
+            "source": str(source),
+            "output": target,
+            "written": target != "-",
+            "services": result.services,
+            "instances": instances,
+            "unmapped": [dataclasses.asdict(item) for item in result.unmapped],
+        }
+        if target == "-":
+            outcome["config"] = result.text
+        typer.echo(json.dumps(outcome, indent=2))
+        return
+    # The summary goes to stderr when stdout carries the config itself.
+    console = stderr() if target == "-" else stdout()
+    if target == "-":
+        typer.echo(result.text, nl=False)
+    held = f"{plural(len(result.services), 'service')}, {plural(instances, 'instance')}"
+    where = "" if target == "-" else f" into {target}"
+    console.print(f"imported {source}{where}: {held}")
+    if result.unmapped:
+        count = len(result.unmapped)
+        console.print(f"{plural(count, 'setting')} left out or changed:")
+        for item in result.unmapped:
+            console.print(f"  {item}")
