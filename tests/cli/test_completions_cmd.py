@@ -45,5 +45,12 @@ def complete_bash(line: str) -> list[str]:
 
 def test_scripts_complete_commands_and_adapter_names_live() -> None:
     assert {"init", "backends", "config", "completions"} <= set(complete_bash("jairouter "))
-    assert complete_bash("jairouter backends ") == ["add", "list", "remove"]
+    assert complete_bash("jairouter backends ") == [
+        "add",
+        "list",
+        "remove",
+        "set",
+        "enable",
+        "disable",
+    ]
     assert "ollama" in complete_bash("jairouter backends add chat m http://x --adapter ")

@@ -67,16 +67,20 @@ def start(path: Path, text: str) -> Config:
     return load_config(path, adapters=capabilities())
 
 
-def wait_for(router: RouterThread, version: int, *, rejected: bool = False) -> dict[str, Any]:
-    """Polls the status API (bounded) until config `version` is applied, or with `rejected`,
+def wait_for(router: RouterThread, generation: int, *, rejected: bool = False) -> dict[str, Any]:
+    """Polls the status API (bounded) until config `generation` is applied, or with `rejected`,
     until a reload was rejected; returns the status's `config` part."""
     with httpx.Client(base_url=router.url, timeout=5) as client:
         for _ in range(400):
             config: dict[str, Any] = client.get("/admin/status").json()["config"]
-            if (config["reload_error"] is not None) if rejected else config["version"] >= version:
+            if (
+                (config["reload_error"] is not None)
+                if rejected
+                else config["generation"] >= generation
+            ):
                 return config
             threading.Event().wait(0.025)
-    raise AssertionError(f"config version {version} never applied")
+    raise AssertionError(f"config generation {generation} never applied")
 
 
 def test_reload_under_load_drops_nothing(
@@ -95,7 +99,7 @@ def test_reload_under_load_drops_nothing(
 
         path.write_text(config_text(b.url, extra="    load_balance: nonsense\n"))  # invalid
         config = wait_for(router, 3, rejected=True)
-        assert config["version"] == 2
+        assert config["generation"] == 2
         assert "load_balance" in config["reload_error"]
 
         path.write_text(config_text(b.url))  # fixed: a leaves
@@ -174,7 +178,7 @@ def test_reload_command(tmp_path: Path, backends: tuple[ServerThread, ServerThre
         runner = CliRunner()
         done = runner.invoke(app, ["reload", "--url", router.url])
         assert done.exit_code == 0, done.output
-        assert "config version 2" in done.output
+        assert "config generation 2" in done.output
         path.write_text("services: [")
         refused = runner.invoke(app, ["reload", "--url", router.url])
         assert refused.exit_code == 1

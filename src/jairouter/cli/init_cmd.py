@@ -16,11 +16,12 @@ def init(
 ) -> None:
     """Write a commented starter config; an existing file is kept unless --force."""
     from jairouter.config.starter import STARTER
-    from jairouter.config.store import write_atomic
+    from jairouter.config.store import save_config
 
     path = resolve_config_path(config)
     try:
-        write_atomic(path, STARTER, overwrite=force)
+        # Through the store, so an overwritten file is kept as a version, not lost.
+        save_config(path, STARTER, overwrite=force, description="init --force")
     except FileExistsError:
         fail(f"{path} already exists; pass --force to overwrite it")
     except OSError as exc:

@@ -43,5 +43,6 @@ def reload(
         fail(f"the router refused the admin request: set --token or ${TOKEN_ENV}")
     body = answer.json()
     if not body.get("reloaded"):
-        fail(f"the router kept its config (version {body.get('version')}):\n{body.get('error')}")
-    stdout().print(f"reloaded: the router now serves config version {body['version']}")
+        kept, why = body.get("generation"), body.get("error")
+        fail(f"the router kept its config (generation {kept}):\n{why}")
+    stdout().print(f"reloaded: the router now serves config generation {body['generation']}")

@@ -263,7 +263,10 @@ class Config(StrictModel):
 
     def timeouts_of(self, service: ServiceType, inst: InstanceConfig) -> Timeouts:
         """Effective timeouts: instance over service over defaults, field by field."""
-        return _merge(Timeouts, self._levels("timeouts", service, inst)) or DEFAULT_TIMEOUTS
+        levels = [DEFAULT_TIMEOUTS, *self._levels("timeouts", service, inst)]
+        merged = _merge(Timeouts, levels)
+        assert merged is not None
+        return merged
 
     def breaker_of(self, service: ServiceType, inst: InstanceConfig) -> CircuitBreakerConfig:
         found = _merge(CircuitBreakerConfig, self._levels("circuit_breaker", service, inst))

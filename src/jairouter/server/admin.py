@@ -38,7 +38,7 @@ def admin_routes(router: Router) -> list[Route]:
         applied = await router.reload()
         body = {
             "reloaded": applied,
-            "version": router.reloads.version,
+            "generation": router.reloads.generation,
             "error": router.reloads.error,
         }
         return _json(body, 200 if applied else 422)
@@ -74,7 +74,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
         "version": __version__,
         "uptime": round(time.time() - started, 3),
         "config": {
-            "version": router.reloads.version,
+            "generation": router.reloads.generation,
             "applied_at": router.reloads.applied_at,
             "path": str(router.config_path) if router.config_path else None,
             "reload_error": router.reloads.error,

@@ -18,19 +18,21 @@ class ReloadLog:
     """The outcome of the latest reload, for logs and the status API."""
 
     def __init__(self) -> None:
-        self.version = 1  # bumped by every applied config
+        self.generation = 1  # bumped by every applied config (not a file version)
         self.applied_at = time.time()
         self.error: str | None = None  # why the latest attempt was rejected, if it was
 
     def applied(self) -> None:
-        self.version += 1
+        self.generation += 1
         self.applied_at = time.time()
         self.error = None
-        log.info("config reloaded (version %d)", self.version)
+        log.info("config reloaded (generation %d)", self.generation)
 
     def failed(self, error: str) -> None:
         self.error = error
-        log.error("config reload rejected; still serving version %d:\n%s", self.version, error)
+        log.error(
+            "config reload rejected; still serving generation %d:\n%s", self.generation, error
+        )
 
 
 class BackgroundTasks:
