@@ -55,6 +55,7 @@ def test_add_creates_the_file_and_list_shows_it(jairouter: Invoke, config_path: 
             "adapter": "openai",
             "weight": 1,
             "upstream_model": None,
+            "enabled": True,
         }
     ]
 
@@ -181,8 +182,8 @@ def test_list_shows_a_table_without_secrets(
         if "│" in line
     ]
     assert rows == [
-        ["chat", "round-robin", "qwen2.5:7b", "http://10.0.0.5:11434", "ollama", "1", ""],
-        ["chat", "round-robin", "gpt", "https://api.x.com", "openai", "1", ""],
+        ["chat", "round-robin", "qwen2.5:7b", "http://10.0.0.5:11434", "ollama", "1", "", "yes"],
+        ["chat", "round-robin", "gpt", "https://api.x.com", "openai", "1", "", "yes"],
     ]
     assert "sk-9" not in result.stdout
 

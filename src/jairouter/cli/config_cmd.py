@@ -289,7 +289,7 @@ def import_jairouter(
     from jairouter.adapters.registry import capabilities
     from jairouter.config.jairouter_import import import_jairouter as convert
     from jairouter.config.loader import check_config
-    from jairouter.config.store import write_atomic
+    from jairouter.config.store import save_config
 
     target = output if output is not None else str(resolve_config_path(config))
     stop = functools.partial(_import_failed, as_json, source, target)
@@ -312,7 +312,14 @@ def import_jairouter(
         )
     if target != "-":
         try:
-            write_atomic(Path(target), result.text, overwrite=force)
+            # Through the store: an overwritten file is kept as a version, under the edit lock.
+            save_config(
+                Path(target),
+                result.text,
+                adapters=supported,
+                overwrite=force,
+                description=f"import-jairouter {source}",
+            )
         except FileExistsError:
             hint = "pass --force to overwrite it"
             exists = ConfigProblem(target, None, None, "", "already exists", hint)

@@ -22,6 +22,7 @@ def instance_rows(config: Config) -> list[Row]:
             "adapter": inst.adapter,
             "weight": inst.weight,
             "upstream_model": inst.upstream_model,
+            "enabled": inst.enabled,
         }
         for service, settings in config.services.items()
         for inst in settings.instances
@@ -30,8 +31,11 @@ def instance_rows(config: Config) -> list[Row]:
 
 def instances_table(rows: list[Row], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("service", "strategy", "model", "url", "adapter", "weight", "upstream model"):
+    columns = ("service", "strategy", "model", "url", "adapter", "weight", "upstream model")
+    for column in (*columns, "enabled"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(str(value) if value is not None else "" for value in row.values()))
+        cells = [str(value) if value is not None else "" for value in row.values()]
+        cells[-1] = "yes" if row["enabled"] else "no"
+        table.add_row(*cells)
     return table

@@ -32,7 +32,7 @@ def reload(
     if url is None:
         server = load_or_exit(resolve_config_path(config)).server
         host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
-        url = f"http://{host}:{server.port}"
+        url = f"http://[{host}]:{server.port}" if ":" in host else f"http://{host}:{server.port}"
     token = token or os.environ.get(TOKEN_ENV)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:

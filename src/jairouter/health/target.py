@@ -85,5 +85,7 @@ def probe_targets(
     default = HealthCheckConfig()
     for service, svc in config.services.items():
         for inst in svc.instances:
+            if not inst.enabled:
+                continue  # kept in the file, out of service: nothing to check
             check = check_of(service, inst) if check_of is not None else default
             yield probe_target(service, inst, adapters[inst.adapter](inst), check)
