@@ -73,10 +73,10 @@ class LoadError(RuntimeError):
 # ---------------------------------------------------------------- wrk
 
 
-def run_wrk(url: str, body: str, concurrency: int, seconds: float, cpu: int) -> Result:
+def run_wrk(url: str, body: str, concurrency: int, seconds: float, cpu: str) -> Result:
     """wrk, one thread, `concurrency` keep-alive connections, for `seconds`."""
     cmd = [
-        "taskset", "-c", str(cpu),
+        "taskset", "-c", cpu,
         "wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
         "-s", str(HERE / "post.lua"), url + CHAT_PATH,
     ]  # fmt: skip
@@ -111,7 +111,7 @@ def run_client(
     body: str,
     concurrency: int,
     seconds: float,
-    cpu: int,
+    cpu: str,
     *,
     per_conn: int = 0,
     warmup: float = 0.2,
@@ -126,14 +126,14 @@ def start_client(
     body: str,
     concurrency: int,
     seconds: float,
-    cpu: int,
+    cpu: str,
     *,
     per_conn: int = 0,
     warmup: float = 0.2,
 ) -> subprocess.Popen[str]:
     """Start the client without waiting for it; `client_result` collects it."""
     cmd = [
-        "taskset", "-c", str(cpu), sys.executable, str(HERE / "load.py"),
+        "taskset", "-c", cpu, sys.executable, str(HERE / "load.py"),
         "--url", url, "--body", body, "-c", str(concurrency), "-d", str(seconds),
         "--per-conn", str(per_conn), "--warmup", str(warmup),
     ]  # fmt: skip

@@ -2,12 +2,17 @@
 
 Every figure is the median over rounds of one (target, mode, concurrency) cell; ratios and
 differences are taken between those medians.
+
+    python bench/report.py bench/results/<file>.json    a results file as Markdown tables
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from measure import Window
 
@@ -173,3 +178,48 @@ def verdicts(figures: dict[str, float | None]) -> list[str]:
         ok = value <= limit if op == "<=" else value >= limit
         out.append(f"{'ok  ' if ok else 'MISS'} {key} = {_fmt(value, 3)} (target {op} {limit:g})")
     return out
+
+
+def markdown(cells: Cells, proxies: list[str]) -> str:
+    """The results table as Markdown, for docs/performance.md."""
+    order = {"json": 0, "stream": 1, "paced": 2}
+    lines = [
+        "| proxy | mode | clients | req/s direct | req/s proxy | ratio | p50 ms direct / proxy |"
+        " p99 ms direct / proxy | TTFT p50 ms direct / proxy | proxy CPU µs/req |"
+        " reads/writes per req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    keys = sorted({tuple(k.split("/")) for k in cells}, key=lambda t: (order[t[1]], int(t[2][1:])))
+    for proxy in proxies:
+        for _target, mode, conc in (k for k in keys if k[0] == proxy):
+            d = cells.get(f"direct/{mode}/{conc}", {})
+            p = cells[f"{proxy}/{mode}/{conc}"]
+            lines.append(
+                f"| {proxy} | {mode} | {conc[1:]} | {_fmt(d.get('rps'), 0)} | {_fmt(p['rps'], 0)} |"
+                f" {_fmt(_ratio(p['rps'], d.get('rps')), 3)} |"
+                f" {_fmt(d.get('p50_ms'))} / {_fmt(p['p50_ms'])} |"
+                f" {_fmt(d.get('p99_ms'))} / {_fmt(p['p99_ms'])} |"
+                f" {_fmt(d.get('ttft_p50_ms'))} / {_fmt(p['ttft_p50_ms'])} |"
+                f" {_fmt(p['cpu_us_per_req'], 0)} |"
+                f" {_fmt(p['reads_per_req'], 1)} / {_fmt(p['writes_per_req'], 1)} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python bench/report.py bench/results/<file>.json")
+        return 2
+    results = json.loads(Path(argv[0]).read_text())
+    cells: Cells = results["cells"]
+    proxies = sorted({k.split("/")[0] for k in cells} - {"direct"}, key=lambda p: p != "jairouter")
+    print(markdown(cells, proxies))
+    print()
+    print("```json")
+    print(json.dumps(results["headline"]))
+    print("```")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

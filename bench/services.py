@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LOAD_CPU = 1  # load generators and the mock upstream
-ROUTER_CPU = 0  # the proxy under test (jairouter or a peer)
+# taskset CPU lists; on a bigger machine give the router more cores (BENCH_ROUTER_CPUS=0-3).
+LOAD_CPU = os.environ.get("BENCH_LOAD_CPUS", "1")  # load generators and the mock upstream
+ROUTER_CPU = os.environ.get("BENCH_ROUTER_CPUS", "0")  # the proxy under test (jairouter or a peer)
 
 
 # Benchmark traffic stays on loopback: no proxy settings reach our requests or our children.
@@ -32,6 +33,15 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def local_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     return {**env, **(extra or {})}
+
+
+def cpu_set(cpus: str) -> set[int]:
+    """The CPUs of a taskset list such as "1" or "0-3,6"."""
+    found: set[int] = set()
+    for part in cpus.split(","):
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return found
 
 
 class ServiceError(RuntimeError):
@@ -68,12 +78,12 @@ class Services:
     started: list[Service] = field(default_factory=list)
 
     def spawn(
-        self, name: str, cmd: list[str], cpu: int, port: int = 0, env: dict[str, str] | None = None
+        self, name: str, cmd: list[str], cpu: str, port: int = 0, env: dict[str, str] | None = None
     ) -> Service:
         log = self.workdir / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                ["taskset", "-c", str(cpu), *cmd],
+                ["taskset", "-c", cpu, *cmd],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -154,15 +154,22 @@ def soak_verdicts(figures: dict[str, object]) -> list[str]:
         ),
         (
             f"fds {figures.get('soak_fds_before')} before, {figures.get('soak_fds_holding')} "
-            f"holding, {figures.get('soak_fds_drained')} once the pool idled out",
-            figures.get("soak_fds_drained") == figures.get("soak_fds_before"),
+            f"holding, {figures.get('soak_fds_drained')} once the pool idled out (<= before)",
+            _at_most(figures.get("soak_fds_drained"), figures.get("soak_fds_before")),
         ),
         (
             f"upstream connections {figures.get('soak_upstream_conns_before')} before, "
             f"{figures.get('soak_upstream_conns_after')} right after (idle in the pool), "
             f"{figures.get('soak_upstream_conns_drained')} after "
             f"{figures.get('soak_pool_drained_after_s')} s",
-            figures.get("soak_upstream_conns_drained") == figures.get("soak_upstream_conns_before"),
+            _at_most(
+                figures.get("soak_upstream_conns_drained"),
+                figures.get("soak_upstream_conns_before"),
+            ),
         ),
     ]
     return [f"{'ok  ' if ok else 'MISS'} soak: {text}" for text, ok in checks]
+
+
+def _at_most(value: object, limit: object) -> bool:
+    return isinstance(value, int) and isinstance(limit, int) and value <= limit
