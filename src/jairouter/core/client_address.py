@@ -8,12 +8,14 @@ of that one were written by the client itself and are never believed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 IPAddress = IPv4Address | IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)  # per request otherwise; bounded, so floods cannot grow it
 def _parse(text: str) -> IPAddress | None:
     """An address from a peer or X-Forwarded-For entry; None for anything malformed.
 

@@ -8,6 +8,7 @@ going away so the upstream request is cancelled with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from jairouter.core.client_address import ClientAddressResolver
@@ -16,7 +17,7 @@ from jairouter.pipeline import Pipeline
 from jairouter.pipeline.intake import parse_request
 from jairouter.pipeline.relay import StreamCut
 from jairouter.server.responses import send_error, send_json
-from jairouter.types import Endpoint, Message, ProxyRequest, Receive, Scope, Send
+from jairouter.types import Endpoint, ProxyRequest, Receive, Scope, Send
 
 log = logging.getLogger("jairouter.server")
 
@@ -28,20 +29,14 @@ class ClientGone(Exception):
 
 
 class Exchange:
-    """One request/response in flight: whether the response began, and whether the client left."""
+    """One request/response in flight: whether the client left before it ended."""
 
-    __slots__ = ("_send", "disconnected", "finished", "started", "task")
+    __slots__ = ("disconnected", "finished", "task")
 
-    def __init__(self, send: Send, task: asyncio.Task[None]) -> None:
-        self._send = send
+    def __init__(self, task: asyncio.Task[None]) -> None:
         self.task = task
-        self.started = False
         self.finished = False
         self.disconnected = False
-
-    async def send(self, message: Message) -> None:
-        self.started = True
-        await self._send(message)
 
     async def watch(self, receive: Receive) -> None:
         """Cancel the request's task when the client disconnects before the response ends."""
@@ -94,10 +89,10 @@ class ProxyHandler:
     async def _proxy(self, req: ProxyRequest, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
-        exchange = Exchange(send, task)
+        exchange = Exchange(task)
         watcher = asyncio.create_task(exchange.watch(receive))
         try:
-            await self.pipeline.handle(req, exchange.send)
+            await self.pipeline.handle(req, send)
         except RouterError as error:
             await send_error(send, error)
         except asyncio.CancelledError:
@@ -111,7 +106,9 @@ class ProxyHandler:
             log.warning("answer for %s cut short: %s", req.model, cut)
         except Exception:
             log.exception("unexpected failure while proxying")
-            if not exchange.started:
+            # If the answer had begun, the server refuses a second start and drops the
+            # connection, which is what the client should see then.
+            with contextlib.suppress(RuntimeError):
                 await send_error(send, RouterError("internal error in the router"))
         finally:
             exchange.finished = True

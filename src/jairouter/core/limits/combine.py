@@ -52,24 +52,25 @@ class PermitSet:
 def acquire_all(wanted: Sequence[tuple[Limiter, float]]) -> PermitSet | Rejection:
     """Acquire `cost` from each limiter, or from none of them.
 
-    Every limiter is checked first, so a refusal takes nothing and reports the longest wait
-    among all the limits that refuse; then each is acquired. Limits only loosen with time and
-    nothing runs in between (one event loop), so the acquisitions succeed, unless the same
-    limiter is listed twice: then what was taken is given back and its refusal returned.
+    The usual case, every limit passing, costs one acquisition per limit. On a refusal what
+    was taken is given back, and every limit is checked so that the longest wait among those
+    that refuse is the one reported.
     """
-    worst: Rejection | None = None
-    for limiter, cost in wanted:
-        refused = limiter.check(cost)
-        if refused is not None and (worst is None or refused.outlasts(worst)):
-            worst = refused
-    if worst is not None:
-        return worst
     permits: list[Permit] = []
     for limiter, cost in wanted:
         decision = limiter.acquire(cost)
         if isinstance(decision, Rejection):
             for permit in permits:
                 permit.cancel()
-            return decision
+            return _worst(wanted, decision)
         permits.append(decision)
     return PermitSet(permits)
+
+
+def _worst(wanted: Sequence[tuple[Limiter, float]], refused: Rejection) -> Rejection:
+    worst = refused
+    for limiter, cost in wanted:
+        other = limiter.check(cost)
+        if other is not None and other.outlasts(worst):
+            worst = other
+    return worst
