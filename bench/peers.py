@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from load import MODEL
-from services import ROUTER_CPU, Service, Services, free_port, local_env, wait_http
+from services import ROUTER_CPU, Service, Services, free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 LITELLM_VENV = HERE / ".venv-litellm"
@@ -27,7 +27,7 @@ def ensure_litellm() -> Path:
     print(f"installing litellm[proxy] into {LITELLM_VENV} (one time, a few minutes)", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True, timeout=300)
     pip = [str(LITELLM_VENV / "bin" / "pip"), "install", "--quiet", "litellm[proxy]"]
-    subprocess.run(pip, check=True, timeout=1800, env=local_env())
+    subprocess.run(pip, check=True, timeout=1800)  # pip keeps any proxy it needs for its index
     return exe
 
 
