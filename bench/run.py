@@ -66,7 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog=__doc__,
     )
     parser.add_argument("--quick", action="store_true", help="concurrency 1 and 64, under 60 s")
-    parser.add_argument("--peer", choices=peers.PEERS, action="append", default=[])
+    parser.add_argument(
+        "--peer",
+        choices=peers.PEERS,
+        action="append",
+        default=[],
+        help="also measure this proxy (installed into its own virtualenv on first use)",
+    )
     parser.add_argument("--soak", action="store_true", help="add the soak phase (a few minutes)")
     parser.add_argument("--workers", type=int, default=1, help="router worker processes")
     parser.add_argument("--rounds", type=int, help="override the plan's rounds")
