@@ -55,7 +55,7 @@ def serve(
     host, port = sock.getsockname()[:2]
     with quiet_signal_exit():
         if workers <= 1:
-            app = create_app(config, config_path=config_path)
+            app = create_app(config, config_path=config_path, tune_gc=True)
             cfg = uvicorn_config(app, host=host, port=port, log_level=log_level)
             uvicorn.Server(cfg).run(sockets=[sock])
             return
