@@ -8,9 +8,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -183,10 +182,11 @@ def show(
     credential-like header values (Authorization, *key*, *token*, *secret*, ...) and passwords in
     URLs are shown as ***.
     """
+    from jairouter.config.masking import masked
     from jairouter.config.syntax import dump_yaml
 
     path = resolve_config_path(config)
-    data = _masked(load_or_exit(path).model_dump(mode="json", exclude_none=True))
+    data = masked(load_or_exit(path).model_dump(mode="json", exclude_none=True))
     typer.echo(json.dumps(data, indent=2) if as_json else dump_yaml(data).rstrip("\n"))
 
 
@@ -213,44 +213,6 @@ def _unified(before: str, after: str, old_name: str, new_name: str) -> str:
     return "".join(
         line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
     )
-
-
-MASK = "***"
-_CREDENTIAL = re.compile(r"authorization|key|token|secret|password|cookie|credential", re.I)
-
-
-def _masked(data: Any, *, headers: bool = False) -> Any:
-    """`data` with `api_key`s, credential-like headers and URL passwords replaced by ***."""
-    if isinstance(data, list):
-        return [_masked(item) for item in data]
-    if not isinstance(data, dict):
-        return data
-    masked: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, str) and _is_secret(key, value, headers):
-            masked[key] = MASK
-        elif key == "url" and isinstance(value, str):
-            masked[key] = _without_password(value)
-        else:
-            masked[key] = _masked(value, headers=key == "headers")
-    return masked
-
-
-def _is_secret(key: str, value: str, header: bool) -> bool:
-    if key == "api_key":
-        return True
-    scheme = value.split(" ", 1)[0].lower()
-    return header and (bool(_CREDENTIAL.search(key)) or scheme in ("bearer", "basic"))
-
-
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{parts.username}:{MASK}@{host}").geturl()
 
 
 @app.command("import-jairouter")
