@@ -21,7 +21,7 @@ def load_yaml(text: str, file: str) -> Any:
     try:
         return YAML(typ="rt").load(text)
     except YAMLError as exc:
-        raise ConfigError([_syntax_problem(exc, file)]) from None
+        raise ConfigError([syntax_problem(exc, file)]) from None
 
 
 def compose_yaml(text: str, file: str) -> Node | None:
@@ -29,7 +29,7 @@ def compose_yaml(text: str, file: str) -> Node | None:
     try:
         node: Node | None = YAML(typ="rt").compose(text)
     except YAMLError as exc:
-        raise ConfigError([_syntax_problem(exc, file)]) from None
+        raise ConfigError([syntax_problem(exc, file)]) from None
     return node
 
 
@@ -42,7 +42,8 @@ def dump_yaml(data: Any) -> str:
     return out.getvalue()
 
 
-def _syntax_problem(exc: YAMLError, file: str) -> ConfigProblem:
+def syntax_problem(exc: YAMLError, file: str) -> ConfigProblem:
+    """A YAML syntax error as a problem at its file:line:column."""
     if not isinstance(exc, MarkedYAMLError) or exc.problem_mark is None:
         return ConfigProblem(file, None, None, "", f"not valid YAML: {exc}")
     mark = exc.problem_mark

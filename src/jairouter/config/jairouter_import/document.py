@@ -10,10 +10,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
 from jairouter.config.jairouter_import.report import Report
 from jairouter.config.jairouter_import.source import kebab
+from jairouter.config.syntax import syntax_problem
 from jairouter.errors import ConfigError, ConfigProblem
 
 _WHERE = "JAiRouter keeps it in application.yml or config/base/model-services-base.yml"
@@ -25,7 +26,7 @@ def model_document(text: str, file: str, report: Report) -> CommentedMap:
     try:
         documents: list[Any] = list(YAML(typ="rt").load_all(text))
     except YAMLError as exc:
-        raise ConfigError([_syntax_problem(exc, file)]) from None
+        raise ConfigError([syntax_problem(exc, file)]) from None
     chosen: CommentedMap | None = None
     for number, document in enumerate(documents, start=1):
         if chosen is None and _has_model(document):
@@ -42,16 +43,3 @@ def model_document(text: str, file: str, report: Report) -> CommentedMap:
 
 def _has_model(document: Any) -> bool:
     return isinstance(document, CommentedMap) and any(kebab(str(k)) == "model" for k in document)
-
-
-def _syntax_problem(exc: YAMLError, file: str) -> ConfigProblem:
-    if not isinstance(exc, MarkedYAMLError) or exc.problem_mark is None:
-        return ConfigProblem(file, None, None, "", f"not valid YAML: {exc}")
-    mark = exc.problem_mark
-    hint = None
-    if exc.context:
-        hint = exc.context
-        if exc.context_mark is not None:
-            hint += f" that starts at line {exc.context_mark.line + 1}"
-    message = f"not valid YAML: {exc.problem}"
-    return ConfigProblem(file, mark.line + 1, mark.column + 1, "", message, hint)
