@@ -1,4 +1,6 @@
-"""The admin API under /admin: live status and reload, guarded by loopback or a token.
+"""The admin API under /admin, guarded by loopback or a token: live status, reload, the
+effective config and its history, instance writes (`admin_write`), circuit resets, and an
+OpenAPI document of it all (`openapi`).
 
 Without an admin token only loopback clients are served; with one (`JAIROUTER_ADMIN_TOKEN`),
 every caller must send `Authorization: Bearer <token>`, compared in constant time.
@@ -6,6 +8,7 @@ every caller must send `Authorization: Bearer <token>`, compared in constant tim
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import os
@@ -20,6 +23,11 @@ from starlette.routing import Route
 
 from jairouter import __version__
 from jairouter.errors import error_body
+from jairouter.server.admin_breakers import reset_breaker
+from jairouter.server.admin_errors import AdminError
+from jairouter.server.admin_read import config_versions, effective_config
+from jairouter.server.admin_write import ConfigWriter
+from jairouter.server.openapi import openapi_document
 
 if TYPE_CHECKING:
     from jairouter.server.app import Router
@@ -29,7 +37,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def admin_routes(router: Router) -> list[Route]:
+    """Every /admin route, each behind the guard; `openapi.OPERATIONS` documents them all."""
     started = time.time()
+    writer = ConfigWriter(router)
+    document = openapi_document()
 
     async def status(request: Request) -> Response:
         return _json(status_snapshot(router, started))
@@ -43,9 +54,22 @@ def admin_routes(router: Router) -> list[Route]:
         }
         return _json(body, 200 if applied else 422)
 
+    async def openapi(request: Request) -> Response:
+        return _json(document)
+
+    bound = functools.partial
     return [
         Route("/admin/status", _guarded(status), methods=["GET"]),
         Route("/admin/reload", _guarded(reload), methods=["POST"]),
+        Route("/admin/config", _guarded(bound(effective_config, router)), methods=["GET"]),
+        Route("/admin/versions", _guarded(bound(config_versions, router)), methods=["GET"]),
+        Route("/admin/instances", _guarded(writer.add), methods=["POST"]),
+        Route("/admin/instances", _guarded(writer.update), methods=["PATCH"]),
+        Route("/admin/instances", _guarded(writer.remove), methods=["DELETE"]),
+        Route("/admin/instances/enable", _guarded(writer.enable), methods=["POST"]),
+        Route("/admin/instances/disable", _guarded(writer.disable), methods=["POST"]),
+        Route("/admin/breakers/reset", _guarded(bound(reset_breaker, router)), methods=["POST"]),
+        Route("/admin/openapi.json", _guarded(openapi), methods=["GET"]),
     ]
 
 
@@ -89,7 +113,10 @@ def _guarded(handler: Handler) -> Handler:
         if refusal is not None:
             body = error_body(refusal, "authentication_error", "admin_unauthorized")
             return Response(body, 401, media_type="application/json")
-        return await handler(request)
+        try:
+            return await handler(request)
+        except AdminError as exc:
+            return exc.response()
 
     return guarded
 

@@ -1,0 +1,118 @@
+"""The admin API's request and response bodies as pydantic models: they validate what callers
+send and are the single source of the JSON schemas in `/admin/openapi.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jairouter.types import ServiceType
+
+Weight = Field(None, ge=1, le=10_000, description="Relative share of traffic (1-10000).")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceRef(_Body):
+    """Names one configured instance: its service, model and URL (a trailing / is ignored)."""
+
+    service: ServiceType = Field(description="The service: chat, embedding, rerank, ...")
+    model: str = Field(min_length=1, description="The model name clients ask for.")
+    url: str = Field(min_length=1, description="Base URL of the server, as in the config.")
+
+
+class NewInstance(InstanceRef):
+    """An instance to append to a service (the service is created when missing)."""
+
+    adapter: str = Field("openai", min_length=1, description="Wire protocol of the server.")
+    weight: int | None = Weight
+    upstream_model: str | None = Field(
+        None, min_length=1, description="Model name sent upstream when it differs from `model`."
+    )
+    api_key: str | None = Field(
+        None, description="Key for the server; prefer '${ENV_VAR}' over the key itself."
+    )
+
+
+class InstanceUpdate(InstanceRef):
+    """Settings to change on the instance named by service, model and url; give at least one.
+    Headers are merged into the instance's `headers:`."""
+
+    weight: int | None = Weight
+    adapter: str | None = Field(None, min_length=1, description="Wire protocol of the server.")
+    upstream_model: str | None = Field(
+        None, min_length=1, description="Model name sent upstream when it differs from `model`."
+    )
+    headers: dict[str, str] | None = Field(
+        None, description="HTTP headers sent upstream, merged into the instance's headers."
+    )
+    api_key: str | None = Field(
+        None, description="Key for the server; prefer '${ENV_VAR}' over the key itself."
+    )
+
+
+class VersionInfo(BaseModel):
+    """One kept version of the config file: the text as it was before `description`."""
+
+    number: int
+    time: str = Field(description="When it was replaced, ISO 8601 in UTC.")
+    description: str = Field(description="The change that replaced it.")
+    size: int = Field(description="Bytes.")
+
+
+class VersionList(BaseModel):
+    """The kept versions of the config file, oldest first."""
+
+    path: str
+    versions: list[VersionInfo]
+
+
+class WriteResult(BaseModel):
+    """What a config write did: persisted (a version kept), then applied live."""
+
+    changed: bool = Field(description="False when the file already said so: nothing written.")
+    description: str = Field(description="How the change is named in the config history.")
+    version: VersionInfo | None = Field(description="The replaced text, kept as this version.")
+    applied: bool = Field(description="Whether the running router applied the new file.")
+    generation: int = Field(description="The config generation served now.")
+    reload_error: str | None = Field(description="Why the new file was not applied, if not.")
+
+
+class ReloadResult(BaseModel):
+    """The outcome of `POST /admin/reload`."""
+
+    reloaded: bool
+    generation: int
+    error: str | None
+
+
+class BreakerReset(BaseModel):
+    """The instance whose circuit was reset, now closed."""
+
+    service: ServiceType
+    model: str
+    url: str
+    circuit: str
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(BaseModel):
+    """An OpenAI-style error; `problems` lists file:line problems of a rejected config."""
+
+    error: ErrorDetail
+    problems: list[dict[str, Any]] | None = None
+
+
+class AnyObject(BaseModel):
+    """A JSON object (its shape is documented in docs/operations.md)."""
+
+    model_config = ConfigDict(extra="allow")
