@@ -3,11 +3,17 @@
 Unknown model, bad key and unparseable JSON follow OpenAI's API; field validation follows the
 llama.cpp capture (`{"error":{"code":400,"message":"Expected 'messages' to be an array",...}}`),
 so the router meets both shapes real backends send.
+
+Products that speak OpenAI's API with their own error bodies (`simulate.products`) subclass
+`OpenAIDialect`; while a product's handler runs (`speaking`), `OPENAI` and the checks below word
+errors in that product's dialect. Outside one, they are the generic server's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from jairouter.simulate.exchange import Call, Reject
@@ -39,7 +45,41 @@ class OpenAIDialect:
         return _openai_error(404, message, "model_not_found")
 
 
-OPENAI = OpenAIDialect()
+GENERIC = OpenAIDialect()
+_SPEAKING: ContextVar[OpenAIDialect] = ContextVar("jairouter.simulate.dialect", default=GENERIC)
+
+
+@contextmanager
+def speaking(dialect: OpenAIDialect) -> Iterator[None]:
+    """Errors raised through `OPENAI` in this block (this task only) are worded by `dialect`."""
+    token = _SPEAKING.set(dialect)
+    try:
+        yield
+    finally:
+        _SPEAKING.reset(token)
+
+
+class _Speaking:
+    """The dialect of the request being answered: the generic one unless a product's route set
+    its own with `speaking`."""
+
+    def unauthorized(self) -> Reject:
+        return _SPEAKING.get().unauthorized()
+
+    def bad_json(self, detail: str) -> Reject:
+        return _SPEAKING.get().bad_json(detail)
+
+    def invalid(self, message: str) -> Reject:
+        return _SPEAKING.get().invalid(message)
+
+    def no_route(self, method: str, path: str) -> Reject:
+        return _SPEAKING.get().no_route(method, path)
+
+    def unknown_model(self, model: str) -> Reject:
+        return _SPEAKING.get().unknown_model(model)
+
+
+OPENAI = _Speaking()
 
 
 def served_model(call: Call, fields: Mapping[str, Any]) -> str:

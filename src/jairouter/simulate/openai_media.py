@@ -59,31 +59,44 @@ def _embedding_inputs(value: object) -> list[str]:
 
 async def rerank(call: Call) -> web.StreamResponse:
     payload = await call.json()
-    model = served_model(call, payload)
-    query = required(payload, "query", str, "a string")
-    documents = _documents(payload.get("documents"))
+    model, query, documents = rerank_inputs(call, payload)
     top_n = optional(payload, "top_n", int, "a non-negative integer")
     if top_n is not None and top_n < 0:
         raise OPENAI.invalid("Expected 'top_n' to be a non-negative integer")
     with_documents = optional(payload, "return_documents", bool, "a boolean")
-    scores = [relevance(query, document) for document in documents]
-    # sorted() is stable, so equal scores keep the documents' order.
-    ranked = sorted(range(len(documents)), key=lambda i: -scores[i])[:top_n]
     results = []
-    for index in ranked:
-        result: dict[str, Any] = {"index": index, "relevance_score": scores[index]}
+    for index, score in ranked(query, documents)[:top_n]:
+        result: dict[str, Any] = {"index": index, "relevance_score": score}
         if with_documents is not False:
             result["document"] = {"text": documents[index]}
         results.append(result)
-    tokens = count_tokens(query) * len(documents) + sum(count_tokens(d) for d in documents)
     return json_response(
         {
             "id": uuid.uuid4().hex,
             "model": model,
             "results": results,
-            "usage": {"total_tokens": tokens},
+            "usage": {"total_tokens": rerank_tokens(query, documents)},
         }
     )
+
+
+def rerank_inputs(call: Call, payload: Mapping[str, Any]) -> tuple[str, str, list[str]]:
+    """The served model, the query and the documents of a rerank request, checked."""
+    model = served_model(call, payload)
+    query = required(payload, "query", str, "a string")
+    return model, query, _documents(payload.get("documents"))
+
+
+def ranked(query: str, documents: list[str]) -> list[tuple[int, float]]:
+    """`(index, relevance)` of every document, most relevant first."""
+    scores = [relevance(query, document) for document in documents]
+    # sorted() is stable, so equal scores keep the documents' order.
+    return [(i, scores[i]) for i in sorted(range(len(documents)), key=lambda i: -scores[i])]
+
+
+def rerank_tokens(query: str, documents: list[str]) -> int:
+    """Tokens a reranker reads: the query once per document, plus the documents."""
+    return count_tokens(query) * len(documents) + sum(count_tokens(d) for d in documents)
 
 
 def _documents(value: object) -> list[str]:
