@@ -122,38 +122,74 @@ async def _relay_stream(
     torn = b""
     kept: list[bytes] = []
     loop = asyncio.get_running_loop()
+    silence = SilenceWatch(loop, idle, resp) if idle is not None else None
     try:
-        # One deadline, pushed forward at each chunk: the stream may pause at most `idle`.
-        async with asyncio.timeout(idle) as deadline:
-            async for chunk in resp.content.iter_any():
-                if translator is not None:
-                    chunk = translator.feed(chunk)
-                elif whole_events:
-                    if torn:
-                        chunk = torn + chunk
-                    end = _events_end(chunk)
-                    chunk, torn = chunk[:end], chunk[end:]
-                if watch_errors and b'"error"' in chunk:
-                    seen.stream_error = _error_event(chunk)
-                if keep_body:
-                    kept.append(chunk)
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                if idle is not None:
-                    deadline.reschedule(loop.time() + idle)
-            tail = translator.finish() if translator is not None else torn
-    except TimeoutError as exc:
-        seen.broken = UpstreamTimeout(f"upstream {resp.url.host} went silent mid-answer")
+        async for chunk in resp.content.iter_any():
+            if silence is not None:
+                silence.last = loop.time()
+            if translator is not None:
+                chunk = translator.feed(chunk)
+            elif whole_events:
+                if torn:
+                    chunk = torn + chunk
+                end = _events_end(chunk)
+                chunk, torn = chunk[:end], chunk[end:]
+            if watch_errors and b'"error"' in chunk:
+                seen.stream_error = _error_event(chunk)
+            if keep_body:
+                kept.append(chunk)
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        tail = translator.finish() if translator is not None else torn
+    except (aiohttp.ClientError, RouterError, TimeoutError) as exc:
+        if silence is not None and silence.expired:
+            seen.broken = UpstreamTimeout(f"upstream {resp.url.host} went silent mid-answer")
+        elif isinstance(exc, TimeoutError):  # timeouts.total ran out midway
+            seen.broken = UpstreamTimeout(f"upstream {resp.url.host} exceeded timeouts.total")
+        elif isinstance(exc, RouterError):
+            seen.broken = exc
+        else:
+            seen.broken = map_upstream_error(exc, "")
         await _abort(resp, req, send, seen.broken, exc)
         return
-    except (aiohttp.ClientError, RouterError) as exc:
-        seen.broken = exc if isinstance(exc, RouterError) else map_upstream_error(exc, "")
-        await _abort(resp, req, send, seen.broken, exc)
-        return
+    finally:
+        if silence is not None:
+            silence.stop()
     if keep_body:
         kept.append(tail)
         seen.body = b"".join(kept)
     await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+class SilenceWatch:
+    """Closes the upstream response once it has sent nothing for `idle` seconds.
+
+    One timer per answer that re-arms itself from the time of the last chunk: each chunk costs
+    a timestamp, where moving a timer on every event cost ~4% of a paced stream's CPU.
+    """
+
+    __slots__ = ("_handle", "_idle", "_loop", "_resp", "expired", "last")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, idle: float, resp: aiohttp.ClientResponse
+    ) -> None:
+        self._loop = loop
+        self._idle = idle
+        self._resp = resp
+        self.expired = False
+        self.last = loop.time()
+        self._handle = loop.call_at(self.last + idle, self._check)
+
+    def _check(self) -> None:
+        due = self.last + self._idle
+        if self._loop.time() < due:
+            self._handle = self._loop.call_at(due, self._check)
+            return
+        self.expired = True
+        self._resp.close()  # the pending read fails, and the relay ends the answer
+
+    def stop(self) -> None:
+        self._handle.cancel()
 
 
 def _events_end(chunk: bytes) -> int:

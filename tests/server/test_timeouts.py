@@ -1,0 +1,82 @@
+"""timeouts.idle: an answer that goes silent midway is ended, not waited on forever."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+from aiohttp import web
+
+from jairouter.config.models import Config
+from jairouter.simulate import ServerThread
+from tests.routers import RouterThread, run_router
+
+EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+
+
+async def stalls_after_two_events(request: web.Request) -> web.StreamResponse:
+    body = await request.json()
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream" if body.get("stream") else "application/json"}
+    )
+    await resp.prepare(request)
+    await resp.write(EVENT if body.get("stream") else b'{"partial": ')
+    await resp.write(EVENT if body.get("stream") else b'"answer')
+    await asyncio.sleep(30)  # silent: the router must give up after timeouts.idle
+    return resp
+
+
+@pytest.fixture(scope="module")
+def router() -> Iterator[RouterThread]:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", stalls_after_two_events)
+    with ServerThread(app) as upstream:
+        config = Config.model_validate(
+            {
+                "services": {
+                    "chat": {
+                        "timeouts": {"idle": 0.3},
+                        "instances": [{"model": "m", "url": upstream.url}],
+                    }
+                }
+            }
+        )
+        with run_router(config) as served:
+            yield served
+
+
+def test_a_silent_stream_ends_with_an_error_event(router: RouterThread) -> None:
+    started = time.monotonic()
+    body = {"model": "m", "messages": [], "stream": True}
+    answer = httpx.post(router.url + "/v1/chat/completions", json=body, timeout=10)
+    took = time.monotonic() - started
+    events = [e for e in answer.content.split(b"\n\n") if e]
+    assert events[:2] == [EVENT.strip()] * 2
+    error = orjson.loads(events[2].removeprefix(b"data: "))["error"]
+    assert "went silent" in error["message"]
+    assert 0.3 <= took < 3
+
+
+def test_a_silent_whole_answer_breaks_the_connection(router: RouterThread) -> None:
+    body = {"model": "m", "messages": []}
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(router.url + "/v1/chat/completions", json=body, timeout=10)
+
+
+def test_total_timeout_ends_a_stream_midway() -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", stalls_after_two_events)
+    with ServerThread(app) as upstream:
+        instance = {"model": "m", "url": upstream.url, "timeouts": {"total": 0.4, "idle": 5}}
+        config = Config.model_validate({"services": {"chat": {"instances": [instance]}}})
+        with run_router(config) as served:
+            body = {"model": "m", "messages": [], "stream": True}
+            answer = httpx.post(served.url + "/v1/chat/completions", json=body, timeout=10)
+    last = answer.content.strip().split(b"\n\n")[-1]
+    assert (
+        "exceeded timeouts.total" in orjson.loads(last.removeprefix(b"data: "))["error"]["message"]
+    )
