@@ -10,12 +10,14 @@ from jairouter.simulate.journal import Journal, JournalEntry, Upload
 from jairouter.simulate.ollama import ollama_app
 from jairouter.simulate.openai_app import openai_app
 from jairouter.simulate.openai_media import transcript
+from jairouter.simulate.products import PRODUCTS, product_app
 from jairouter.simulate.runner import RunningServer, ServerThread, start
 from jairouter.simulate.settings import Reply, RequestHook, SimSettings
 from jairouter.simulate.vectors import embed, relevance
 
 __all__ = [
     "JOURNAL",
+    "PRODUCTS",
     "SETTINGS",
     "Call",
     "Journal",
@@ -30,6 +32,7 @@ __all__ = [
     "embed",
     "ollama_app",
     "openai_app",
+    "product_app",
     "relevance",
     "start",
     "transcript",
