@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from jairouter.types import ServiceType
 
 Weight = Field(None, ge=1, le=10_000, description="Relative share of traffic (1-10000).")
+_NAMED: JsonDict = {"service": "chat", "model": "qwen2.5:7b", "url": "http://10.0.0.6:11434"}
 
 
 class _Body(BaseModel):
@@ -19,6 +21,8 @@ class _Body(BaseModel):
 class InstanceRef(_Body):
     """Names one configured instance: its service, model and URL (a trailing / is ignored)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_NAMED]})
+
     service: ServiceType = Field(description="The service: chat, embedding, rerank, ...")
     model: str = Field(min_length=1, description="The model name clients ask for.")
     url: str = Field(min_length=1, description="Base URL of the server, as in the config.")
@@ -26,6 +30,10 @@ class InstanceRef(_Body):
 
 class NewInstance(InstanceRef):
     """An instance to append to a service (the service is created when missing)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_NAMED, "adapter": "ollama", "weight": 2}]}
+    )
 
     adapter: str = Field("openai", min_length=1, description="Wire protocol of the server.")
     weight: int | None = Weight
@@ -40,6 +48,10 @@ class NewInstance(InstanceRef):
 class InstanceUpdate(InstanceRef):
     """Settings to change on the instance named by service, model and url; give at least one.
     Headers are merged into the instance's `headers:`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_NAMED, "weight": 3, "headers": {"X-Team": "ml"}}]}
+    )
 
     weight: int | None = Weight
     adapter: str | None = Field(None, min_length=1, description="Wire protocol of the server.")
