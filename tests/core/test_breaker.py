@@ -568,3 +568,28 @@ def test_an_enabled_breaker_needs_a_trigger() -> None:
 def test_out_of_range_settings_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         CircuitBreakerConfig.model_validate(bad)
+
+
+# -- reset ----------------------------------------------------------------------------------
+
+
+def test_reset_closes_an_open_circuit_and_forgets_the_run() -> None:
+    rig = Rig(consecutive_failures=2, minimum_calls=100)
+    stale = rig.allow()
+    rig.open()
+    rig.breaker.reset()
+    assert rig.breaker.state is CLOSED
+    assert rig.transitions[-1] == (OPEN, CLOSED, "reset by an operator")
+    stale.failure("late")  # granted before the reset: ignored
+    rig.fail(1)
+    assert rig.breaker.state is CLOSED  # one failure after the reset, not a run of two
+    rig.fail(1)
+    assert rig.breaker.state is OPEN
+    snap = rig.breaker.snapshot()
+    assert snap.open_duration == rig.breaker.config.open_duration  # backoff started over
+
+
+def test_reset_of_a_closed_circuit_reports_no_transition() -> None:
+    rig = Rig()
+    rig.breaker.reset()
+    assert rig.transitions == []

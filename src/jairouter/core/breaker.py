@@ -312,6 +312,21 @@ class CircuitBreaker:
 
     # -- transitions ------------------------------------------------------------------------
 
+    def reset(self, reason: str = "reset by an operator") -> None:
+        """Close the circuit now and forget past failures (e.g. once a server is fixed).
+
+        Trials granted before stay harmless: their epoch is gone, so their outcome is ignored.
+        """
+        with self._lock:
+            now = self._clock()
+            if self._state is not State.CLOSED:
+                self._to(State.CLOSED, now, reason)
+            self._openings = 0
+            self._consecutive = 0
+            self._window.clear()
+            events = self._drain()
+        self._emit(events)
+
     def _open(self, now: float, why: str) -> None:
         cfg = self.config
         self._openings += 1

@@ -9,7 +9,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jairouter.core.breaker import CircuitBreaker
 from jairouter.server.admin_errors import AdminError, parse_body
 from jairouter.server.admin_models import BreakerReset, InstanceRef
 
@@ -18,21 +17,14 @@ if TYPE_CHECKING:
 
 
 async def reset_breaker(router: Router, request: Request) -> Response:
-    """Give the named live instance a fresh, closed breaker (404 when it is not routed to:
-    unknown, or disabled)."""
+    """Close the named live instance's circuit (404 when it is not routed to: unknown, or
+    disabled)."""
     ref = await parse_body(request, InstanceRef)
     url = ref.url.rstrip("/")
     for target in router.routes.targets():
         config = target.config
         if target.service is ref.service and config.model == ref.model and config.url == url:
-            old = target.breaker
-            # CircuitBreaker has no reset(): a new one with the same settings, clock and hook
-            # starts closed; trials granted by the old one settle on the old one, harmlessly.
-            target.breaker = CircuitBreaker(
-                old.config,
-                clock=old._clock,
-                on_transition=old._on_transition,
-            )
+            target.breaker.reset()
             result = BreakerReset(
                 service=ref.service,
                 model=ref.model,
