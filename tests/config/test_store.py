@@ -8,7 +8,13 @@ import pytest
 
 from jairouter.adapters.registry import capabilities
 from jairouter.config.loader import parse_config
-from jairouter.config.store import add_instance, remove_instance, save_config, write_atomic
+from jairouter.config.store import (
+    add_instance,
+    remove_instance,
+    save_config,
+    set_service_keys,
+    write_atomic,
+)
 from jairouter.errors import ConfigError
 from jairouter.types import ServiceType
 
@@ -242,3 +248,83 @@ def test_write_atomic_without_overwrite_never_clobbers(tmp_path: Path) -> None:
         write_atomic(path, "starter", overwrite=False)
     assert path.read_text(encoding="utf-8") == "mine"
     assert os.listdir(tmp_path) == ["jairouter.yaml"]
+
+
+SERVICE_FILE = """\
+services:
+  chat:   # the main service
+    load_balance: random   # for now
+    retry:
+      attempts: 1   # once
+      backoff_max: 2
+    # instances below
+    instances:
+      - model: m
+        url: http://x
+  embedding:
+    instances: []
+"""
+
+
+def test_set_service_key_replaces_a_scalar_in_place() -> None:
+    after = set_service_keys(SERVICE_FILE, "f.yaml", CHAT, {"load_balance": "least-connections"})
+    assert after == SERVICE_FILE.replace(
+        "    load_balance: random   # for now\n", "    load_balance: least-connections\n"
+    )
+
+
+def test_set_service_key_replaces_a_whole_block_and_keeps_what_follows() -> None:
+    after = set_service_keys(SERVICE_FILE, "f.yaml", CHAT, {"retry": {"attempts": 3}})
+    assert after == SERVICE_FILE.replace(
+        "    retry:\n      attempts: 1   # once\n      backoff_max: 2\n",
+        "    retry:\n      attempts: 3\n",
+    )
+    config = parse_config(after, "f.yaml", env={})
+    assert config.retry_of(CHAT).attempts == 3
+
+
+def test_set_service_keys_adds_missing_ones_below_the_service() -> None:
+    limit = [{"algorithm": "token-bucket", "capacity": 10, "rate": 2.5}]
+    values = {"rate_limit": limit, "circuit_breaker": {}, "timeouts": {"connect": 2}}
+    after = set_service_keys(SERVICE_FILE, "f.yaml", CHAT, values)
+    at, lines = split_insertion(SERVICE_FILE, after)
+    assert at == 10  # after the last instance, before the next service
+    assert lines == [
+        "    rate_limit:\n",
+        "      - algorithm: token-bucket\n",
+        "        capacity: 10\n",
+        "        rate: 2.5\n",
+        "    circuit_breaker: {}\n",
+        "    timeouts:\n",
+        "      connect: 2\n",
+    ]
+    assert parse_config(after, "f.yaml", env={}).services[CHAT].timeouts is not None
+
+
+def test_set_service_keys_replaces_flow_and_empty_values() -> None:
+    text = (
+        "services:\n  chat:\n    retry: {attempts: 1}  # flow\n    timeouts:\n    instances: []\n"
+    )
+    after = set_service_keys(text, "f.yaml", CHAT, {"retry": {"attempts": 2}, "timeouts": {}})
+    assert after == (
+        "services:\n  chat:\n    retry:\n      attempts: 2\n    timeouts: {}\n    instances: []\n"
+    )
+
+
+def test_set_service_keys_keeps_the_user_file_outside_the_edit() -> None:
+    after = set_service_keys(USER_FILE, "f.yaml", CHAT, {"load_balance": "ip-hash"})
+    expected = USER_FILE.replace("load_balance:   'least-connections'", "load_balance: ip-hash")
+    assert after == expected
+
+
+def test_set_service_keys_on_a_missing_service_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="no service rerank"):
+        set_service_keys(SERVICE_FILE, "f.yaml", ServiceType.RERANK, {"load_balance": "random"})
+
+
+def test_set_service_keys_refuses_a_flow_style_service() -> None:
+    text = "services:\n  chat: {instances: []}\n"
+    with pytest.raises(ConfigError) as caught:
+        set_service_keys(text, "f.yaml", CHAT, {"load_balance": "random"})
+    (problem,) = caught.value.problems
+    assert (problem.line, "indented lines" in (problem.hint or "")) == (2, True)

@@ -1,5 +1,5 @@
-"""The admin API over real loopback: reads, config writes that persist, version and apply
-live, circuit resets, the guard, and the OpenAPI document."""
+"""The admin API over real loopback: reads, instance and service writes that persist, version
+and apply live, circuit resets, the guard, and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -156,6 +156,64 @@ def test_update_and_remove(setup: tuple[RouterThread, Path, Any, Any]) -> None:
     gone = call(router, "DELETE", "/admin/instances", ref(a.url))
     assert gone.status_code == 404
     assert gone.json()["error"]["code"] == "instance_not_found"
+
+
+def balancer_of(router: RouterThread) -> str:
+    (pool,) = router.router.routes.pools()
+    return type(pool.balancer).__name__
+
+
+def test_service_settings_persist_and_apply(setup: tuple[RouterThread, Path, Any, Any]) -> None:
+    router, path, a, b = setup
+    assert call(router, "POST", "/admin/instances", ref(b.url)).status_code == 201
+    before = path.read_text()
+    assert balancer_of(router) == "SmoothRoundRobin"
+    change = {"service": "chat", "load_balance": "least-connections"}
+    answer = call(router, "PATCH", "/admin/services", change)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["applied"]
+    after = path.read_text()
+    assert after.startswith(before)  # appended to the service, every other byte kept
+    assert after[len(before) :] == "    load_balance: least-connections\n"
+    assert history(path)[-1] == "admin: set chat load_balance least-connections"
+    assert balancer_of(router) == "LeastConnections"
+    chat(router, 4)
+    assert a.journal.received + b.journal.received == 4
+
+    change = {"service": "chat", "load_balance": "ip-hash", "retry": {"attempts": 2}}
+    assert call(router, "PATCH", "/admin/services", change).status_code == 200
+    text = path.read_text()
+    assert "load_balance: ip-hash\n" in text
+    assert "least-connections" not in text
+    assert "    retry:\n      attempts: 2\n" in text
+    assert "# the main one" in text
+    assert balancer_of(router) == "IpHash"
+    served = call(router, "GET", "/admin/config").json()["services"]["chat"]
+    assert served["retry"]["attempts"] == 2
+    assert history(path)[-1] == "admin: set chat load_balance ip-hash retry '{\"attempts\":2}'"
+    assert call(router, "PATCH", "/admin/services", change).json()["changed"] is False
+
+
+def test_service_write_errors(setup: tuple[RouterThread, Path, Any, Any]) -> None:
+    router, path, _, _ = setup
+    before = path.read_text()
+    bad_limit = {"algorithm": "token-bucket", "capacity": -5, "rate": 1}
+    answer = call(router, "PATCH", "/admin/services", {"service": "chat", "rate_limit": bad_limit})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_config"
+    assert f"{path}:" in answer.json()["error"]["message"]
+    problems = answer.json()["problems"]
+    assert problems
+    assert all(p["file"] == str(path) and p["line"] is not None for p in problems)
+    assert any("rate_limit" in p["key"] for p in problems)
+    missing = call(router, "PATCH", "/admin/services", {"service": "rerank", "retry": {}})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "service_not_found"
+    assert call(router, "PATCH", "/admin/services", {"service": "chat"}).status_code == 400
+    wrong = {"service": "chat", "load_balance": "fastest"}
+    assert call(router, "PATCH", "/admin/services", wrong).status_code == 400
+    assert path.read_text() == before
+    assert call(router, "GET", "/admin/versions").json()["versions"] == []
 
 
 @pytest.mark.parametrize(

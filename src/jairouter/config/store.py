@@ -33,6 +33,8 @@ from jairouter.config.splice import (
     is_block,
     is_placeholder,
     item_start,
+    line_end,
+    line_start,
     render_item,
 )
 from jairouter.config.syntax import compose_yaml, dump_yaml, load_yaml
@@ -145,6 +147,48 @@ def set_enabled(
     if enabled and isinstance(item, MappingNode) and entry(item, "enabled") is None:
         return text
     return update_instance(text, file, service, model, url, {"enabled": enabled})
+
+
+def set_service_keys(text: str, file: str, service: ServiceType, values: Mapping[str, Any]) -> str:
+    """`text` with keys of `service`'s settings (`load_balance`, `rate_limit`, `retry`, ...) set
+    to `values`, each a scalar, mapping or list; raises `ConfigError` if the service is absent.
+
+    A key already written has its whole block replaced where it stands (the comment on its
+    last line goes with it); a missing one is added below the service's last line. Every other
+    byte stays as it is.
+    """
+    where = f"services.{service.value}"
+    expected = _plain(load_yaml(text, file))
+    settings = (expected or {}).get("services") or {}
+    if not isinstance(settings, Mapping) or not isinstance(settings.get(service.value), Mapping):
+        message = f"no service {service.value} in the config"
+        hint = "add an instance to it first with `jairouter backends add`"
+        raise ConfigError([ConfigProblem(file, None, None, where, message, hint)])
+    settings[service.value].update(_plain(dict(values)))
+    for name, value in values.items():  # one at a time, found afresh: each edit moves the rest
+        root = compose_yaml(text, file)
+        style = detect_style(root)
+        node = _service_node(root, service)
+        if node is None:  # an alias or merge key: the data has it, the text does not
+            message = "is not written out in this file"
+            raise ConfigError([ConfigProblem(file, None, None, where, message, _BY_HAND)])
+        if not (is_block(node) and isinstance(node, MappingNode)):
+            raise ConfigError([_not_block(file, node, where)])
+        found = entry(node, name)
+        if found is None:
+            lines = _value_lines(name, value, node.start_mark.column, style, file)
+            text = insert_lines(text, end_of(text, node), lines)
+            continue
+        key, old = found
+        start = line_start(text, key.start_mark.index)
+        if text[start : key.start_mark.index].strip():
+            message = "shares its line with other content"
+            raise ConfigError([_problem(file, key, f"{where}.{name}", message, _BY_HAND)])
+        empty = isinstance(old, ScalarNode) and old.value == "" and str(old.tag).endswith(":null")
+        end = line_end(text, key.end_mark.index) if empty else end_of(text, old)
+        lines = _value_lines(name, value, key.start_mark.column, style, file)
+        text = insert_lines(text[:start] + text[end:], start, lines)
+    return _verified(text, file, expected)
 
 
 def save_config(
@@ -295,6 +339,53 @@ def _key_lines(
     lines = [f"{' ' * (column + i * style.indent)}{name}:" for i, name in enumerate(parents)]
     pad = " " * (column + len(parents) * style.indent)
     return [*lines, f"{pad}{_inline(last, '')}: {_inline(value, '')}"]
+
+
+def _value_lines(name: str, value: Any, column: int, style: Style, file: str) -> list[str]:
+    """`name: value` as block YAML lines from `column`: nested mappings indented by the file's
+    indent, lists by its dash and gap; empty ones written `{}` / `[]`."""
+    pad = " " * column
+    if isinstance(value, Mapping) and value:
+        lines = [f"{pad}{_inline(name, file)}:"]
+        for key, item in value.items():
+            lines += _value_lines(str(key), item, column + style.indent, style, file)
+        return lines
+    if isinstance(value, list) and value:
+        lines = [f"{pad}{_inline(name, file)}:"]
+        dash = column + style.dash
+        for item in value:
+            lines += _list_item(item, dash, style, file)
+        return lines
+    if isinstance(value, Mapping | list):
+        return [f"{pad}{_inline(name, file)}: {'{}' if isinstance(value, Mapping) else '[]'}"]
+    return [f"{pad}{_inline(name, file)}: {_scalar_text(value, file)}"]
+
+
+def _list_item(item: Any, dash: int, style: Style, file: str) -> list[str]:
+    """One list item with its `-` at column `dash`."""
+    if isinstance(item, Mapping) and item:
+        inner = dash + style.gap
+        lines: list[str] = []
+        for key, value in item.items():
+            lines += _value_lines(str(key), value, inner, style, file)
+        first = lines[0][inner:]
+        return [f"{' ' * dash}-{' ' * (style.gap - 1)}{first}", *lines[1:]]
+    if isinstance(item, Mapping | list) and not item:
+        return [f"{' ' * dash}- {'{}' if isinstance(item, Mapping) else '[]'}"]
+    return [f"{' ' * dash}- {_scalar_text(item, file)}"]
+
+
+def _scalar_text(value: Any, file: str) -> str:
+    """A scalar on one line; `null` for None (a list nested in a list is refused)."""
+    return "null" if value is None else _inline(value, file)
+
+
+def _service_node(root: Node | None, service: ServiceType) -> Node | None:
+    services = entry(root, "services") if isinstance(root, MappingNode) else None
+    if services is None or not isinstance(services[1], MappingNode):
+        return None
+    found = entry(services[1], service.value)
+    return found[1] if found else None
 
 
 def _inline(value: str | int | bool, file: str) -> str:

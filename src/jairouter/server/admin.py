@@ -1,6 +1,6 @@
 """The admin API under /admin, guarded by loopback or a token: live status, reload, the
-effective config and its history, instance writes (`admin_write`), circuit resets, and an
-OpenAPI document of it all (`openapi`).
+effective config and its history, instance and service writes (`admin_write`), circuit resets,
+and an OpenAPI document of it all (`openapi`).
 
 Without an admin token only loopback clients are served; with one (`JAIROUTER_ADMIN_TOKEN`),
 every caller must send `Authorization: Bearer <token>`, compared in constant time.
@@ -68,6 +68,7 @@ def admin_routes(router: Router) -> list[Route]:
         Route("/admin/instances", _guarded(writer.remove), methods=["DELETE"]),
         Route("/admin/instances/enable", _guarded(writer.enable), methods=["POST"]),
         Route("/admin/instances/disable", _guarded(writer.disable), methods=["POST"]),
+        Route("/admin/services", _guarded(writer.update_service), methods=["PATCH"]),
         Route("/admin/breakers/reset", _guarded(bound(reset_breaker, router)), methods=["POST"]),
         Route("/admin/openapi.json", _guarded(openapi), methods=["GET"]),
     ]

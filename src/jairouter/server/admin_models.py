@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from jairouter.config.models import LoadBalance
 from jairouter.types import ServiceType
 
 Weight = Field(None, ge=1, le=10_000, description="Relative share of traffic (1-10000).")
@@ -64,6 +65,46 @@ class InstanceUpdate(InstanceRef):
     api_key: str | None = Field(
         None, description="Key for the server; prefer '${ENV_VAR}' over the key itself."
     )
+
+
+class ServiceUpdate(_Body):
+    """Settings to write on one service; give at least one. Each replaces that key's whole block
+    in the file (or is added to the service); the config's own schema validates the result, so
+    a wrong value is a 422 with its file:line, not a 400. See docs/configuration.md."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"service": "chat", "load_balance": "least-connections"},
+                {
+                    "service": "chat",
+                    "rate_limit": {"algorithm": "token-bucket", "capacity": 20, "rate": 5},
+                    "retry": {"attempts": 2},
+                },
+            ]
+        }
+    )
+
+    service: ServiceType = Field(description="The service: chat, embedding, rerank, ...")
+    load_balance: LoadBalance | None = Field(
+        None, description="How requests spread over the service's instances."
+    )
+    rate_limit: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        None, description="Rate limit(s): one block or a list, one per scope."
+    )
+    circuit_breaker: dict[str, Any] | None = Field(
+        None, description="When failures stop traffic to an instance, and for how long."
+    )
+    retry: dict[str, Any] | None = Field(
+        None, description="Retries on another instance before any byte reached the client."
+    )
+    timeouts: dict[str, Any] | None = Field(
+        None, description="Upstream timeouts in seconds: connect, first_byte, idle, total."
+    )
+
+    def settings(self) -> dict[str, Any]:
+        """The keys given, in the order of the fields."""
+        return self.model_dump(exclude={"service"}, exclude_none=True, mode="json")
 
 
 class VersionInfo(BaseModel):

@@ -1,14 +1,17 @@
-"""Config writes over the admin API: add, change, enable, disable and remove instances.
+"""Config writes over the admin API: add, change, enable, disable and remove instances, and
+change a service's settings (load balancing, rate limits, circuit breaker, retry, timeouts).
 
 Each write goes through the config store (`edit_config`): under the file's edit lock the text is
 spliced (comments and order kept), validated, the old text kept as a version described as
-`admin: <verb> <service> <model> <url> ...`, and the file replaced atomically. The router then
+`admin: <verb> <service> <model> <url> ...` (`admin: set <service> <key> <value>` for a
+service), and the file replaced atomically. The router then
 reloads the file, so the YAML stays the source of truth. A write needs a router started from a
 config file (503 otherwise).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,6 +30,7 @@ from jairouter.config.store import (
     edit_config,
     remove_instance,
     set_enabled,
+    set_service_keys,
     update_instance,
 )
 from jairouter.config.syntax import load_yaml
@@ -36,6 +40,7 @@ from jairouter.server.admin_models import (
     InstanceRef,
     InstanceUpdate,
     NewInstance,
+    ServiceUpdate,
     VersionInfo,
     WriteResult,
 )
@@ -115,6 +120,25 @@ class ConfigWriter:
 
         return await self._write("enable" if enabled else "disable", body, change)
 
+    async def update_service(self, request: Request) -> Response:
+        """PATCH /admin/services: set load_balance, rate_limit, circuit_breaker, retry or
+        timeouts of a service, each replacing that key's block in the file."""
+        body = await parse_body(request, ServiceUpdate)
+        settings = body.settings()
+        if not settings:
+            keys = "load_balance, rate_limit, circuit_breaker, retry or timeouts"
+            raise AdminError(400, f"nothing to change: give {keys}", "invalid_body")
+        words = ["admin:", "set", body.service.value]
+        for key, value in settings.items():
+            shown = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            words += [key, shlex.quote(shown)]
+
+        def change(text: str, file: str) -> str:
+            _expect_service(text, file, body.service.value)
+            return set_service_keys(text, file, body.service, settings)
+
+        return await self._commit(" ".join(words), change, created=False)
+
     async def _write(
         self,
         verb: str,
@@ -125,12 +149,20 @@ class ConfigWriter:
         *,
         exists: bool = True,
     ) -> Response:
+        def expected(text: str, file: str) -> str:
+            _expect(text, file, ref, exists=exists)
+            return change(text, file)
+
+        description = describe(verb, ref, fields, headers)
+        return await self._commit(description, expected, created=verb == "add")
+
+    async def _commit(self, description: str, change: Change, *, created: bool) -> Response:
+        """Edit the file with `change`, reload, and answer with the `WriteResult`."""
         path = self.router.config_path
         if path is None:
             message = "this router was not started from a config file; writes need one"
             raise AdminError(503, message, "no_config_file")
-        description = describe(verb, ref, fields, headers)
-        edit = await run_in_threadpool(_edit, path, ref, change, description, exists)
+        edit = await run_in_threadpool(_edit, path, change, description)
         applied = await self.router.reload() if edit.changed else False
         reloads = self.router.reloads
         result = WriteResult(
@@ -141,19 +173,19 @@ class ConfigWriter:
             generation=reloads.generation,
             reload_error=None if applied or not edit.changed else reloads.error,
         )
-        status = 201 if verb == "add" and edit.changed else 200
+        status = 201 if created and edit.changed else 200
         return Response(
             orjson.dumps(result.model_dump(mode="json")), status, media_type="application/json"
         )
 
 
-def _edit(path: Path, ref: InstanceRef, change: Change, description: str, exists: bool) -> Edit:
-    """The store edit, with the admin API's statuses: 404/409 for a missing/duplicate instance,
-    422 for a result the router could not load (unset `${VAR}`s included)."""
+def _edit(path: Path, change: Change, description: str) -> Edit:
+    """The store edit, with the admin API's statuses: `change` raises 404/409 for a missing or
+    duplicate instance or service, 422 for a result the router could not load (unset `${VAR}`s
+    included)."""
     file = str(path)
 
     def checked(text: str) -> str:
-        _expect(text, file, ref, exists=exists)
         after = change(text, file)
         if after != text:
             problems = check_config(after, file, adapters=capabilities())
@@ -189,6 +221,18 @@ def _expect(text: str, file: str, ref: InstanceRef, *, exists: bool) -> None:
         raise AdminError(404, f"no instance {name}", "instance_not_found")
     if found and not exists:
         raise AdminError(409, f"{name} is already listed", "instance_exists")
+
+
+def _expect_service(text: str, file: str, service: str) -> None:
+    """Raise 404 when the file has no settings for `service`."""
+    try:
+        data = load_yaml(text, file)
+    except ConfigError:
+        return
+    services = data.get("services") if isinstance(data, Mapping) else None
+    if not (isinstance(services, Mapping) and isinstance(services.get(service), Mapping)):
+        message = f"no service {service} in the config; add an instance to it first"
+        raise AdminError(404, message, "service_not_found")
 
 
 def _instances(data: Any, service: str) -> list[Any]:

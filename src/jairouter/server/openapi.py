@@ -18,6 +18,7 @@ from jairouter.server.admin_models import (
     InstanceUpdate,
     NewInstance,
     ReloadResult,
+    ServiceUpdate,
     VersionList,
     WriteResult,
 )
@@ -108,6 +109,15 @@ OPERATIONS: tuple[Operation, ...] = (
         WriteResult,
         InstanceRef,
         _WRITE_ERRORS,
+    ),
+    Operation(
+        "patch",
+        "/admin/services",
+        "Change a service's load_balance, rate_limit, circuit_breaker, retry or timeouts.",
+        200,
+        WriteResult,
+        ServiceUpdate,
+        {**_WRITE_ERRORS, 404: "No such service in the config."},
     ),
     Operation(
         "post",
