@@ -9,9 +9,10 @@
     → retry     before any byte reached the client: another instance, within the retry budget
     → fallback  other models, then a cached or static answer (`fallback`)
     → stream back `relay`: chunk by chunk, translated when the product is not OpenAI's
-    → settle    breaker trial, outlier detector, limiter permits (token usage included)
+    → settle    breaker trial, outlier detector, limiter permits (token usage included), and
+                the instance's metrics counters (plain adds; `metrics.collector` reads them)
 
-Auth and metrics join as stages here when they land.
+Auth joins as a stage here when it lands.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import aiohttp
 import orjson
@@ -35,6 +37,7 @@ from jairouter.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from jairouter.metrics.counters import ERROR
 from jairouter.pipeline.admission import Admission, Headers
 from jairouter.pipeline.choose import Choice, HealthView, choose
 from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
@@ -122,11 +125,16 @@ class Pipeline:
         last: RouterError | None = None
         for candidate in (pool, *self.routes.fallback_pools(req.endpoint.service, req.model)):
             try:
-                return await self._attempts(candidate, call)
+                outcome = await self._attempts(candidate, call)
             except (UpstreamError, NoCapacity) as error:
                 last = error
+                continue
+            if candidate is not pool:
+                pool.stats.fallbacks += 1
+            return outcome
         assert last is not None
         if await self._answer_from_fallback(pool, call):
+            pool.stats.fallbacks += 1
             return Outcome.DROPPED
         if isinstance(last, UpstreamStatus):
             await send_whole(call.send, last.status, last.answer_headers, last.answer)
@@ -154,6 +162,7 @@ class Pipeline:
                 wait = self._retry_wait(error, attempt, pool)
                 if wait is None:
                     raise
+                choice.target.stats.retries += 1
                 tried = tried or set()
                 tried.add(choice.target)
                 attempt += 1
@@ -180,8 +189,13 @@ class Pipeline:
         target.inflight += 1
         failure: Failure | None = None
         cancelled = False
+        status = ERROR  # the instance's HTTP status, once it answered
+        started = time.perf_counter()
         try:
             resp = await self._open(call.req, target)
+            status = resp.status
+            if call.req.stream:
+                target.stats.first_byte.observe(time.perf_counter() - started)
             try:
                 failure = await self._answer(pool, resp, choice, call)
             except BaseException as exc:
@@ -202,6 +216,10 @@ class Pipeline:
             raise
         finally:
             target.inflight -= 1
+            if not (cancelled and status == ERROR):  # a client gone before any answer: no count
+                if failure is not None and status < 400:
+                    status = ERROR  # broken off, or an error event inside a 200 stream
+                target.stats.finished(status, time.perf_counter() - started)
             if cancelled:
                 choice.trial.cancel()
             else:
@@ -229,10 +247,12 @@ class Pipeline:
         keep = bool(counted) or (cache is not None and resp.status == 200 and not req.stream)
         seen = await relay(resp, target.adapter, req, call.send, extra, target.idle, keep)
         if seen.body is not None:
-            tokens = _usage(seen.body, req.stream) if counted else None
-            if tokens is not None:
+            usage = _usage(seen.body, req.stream) if counted else None
+            tokens = usage_tokens(usage)
+            if usage is not None and tokens is not None:
                 for permits in counted:
                     permits.settle(tokens)
+                target.stats.usage(usage)
             if (
                 cache is not None
                 and seen.broken is None
@@ -294,21 +314,22 @@ def _outcome(failure: Failure | None) -> Outcome:
     return Outcome.OK if failure is None else Outcome.DROPPED
 
 
-def _usage(body: bytes, stream: bool) -> int | None:
-    """Tokens the answer's `usage` reports: the JSON body's, or a stream's last usage event."""
+def _usage(body: bytes, stream: bool) -> Mapping[str, Any] | None:
+    """The answer's `usage`: the JSON body's, or a stream's last one that reports tokens."""
     if not stream:
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        return usage_tokens(answer.get("usage")) if isinstance(answer, dict) else None
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        return usage if isinstance(usage, dict) else None
     for line in reversed(body.split(b"\n")):
         if line.startswith(b"data: {") and b'"usage"' in line:
             try:
                 event = orjson.loads(line[6:])
             except orjson.JSONDecodeError:
                 continue
-            tokens = usage_tokens(event.get("usage")) if isinstance(event, dict) else None
-            if tokens is not None:
-                return tokens
+            usage = event.get("usage") if isinstance(event, dict) else None
+            if isinstance(usage, dict) and usage_tokens(usage) is not None:
+                return usage
     return None

@@ -39,6 +39,8 @@ class Admission:
         self._shared: dict[RateLimitConfig, ScopedLimit] = {
             c: limit for c, limit in shared.items() if id(limit) in used
         }
+        # Requests refused here (429), per service; the count outlives reloads.
+        self.rejected: dict[ServiceType, int] = previous.rejected if previous else {}
 
     def admit(self, req: ProxyRequest) -> tuple[PermitSet | None, Headers]:
         """The permits the request holds and the X-RateLimit-* headers its answer carries;
@@ -56,6 +58,7 @@ class Admission:
         ]
         decision = acquire_all(wanted)
         if isinstance(decision, Rejection):
+            self.rejected[req.endpoint.service] = self.rejected.get(req.endpoint.service, 0) + 1
             raise limited(decision)
         return decision, permit_headers(decision)
 

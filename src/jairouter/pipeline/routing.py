@@ -21,6 +21,7 @@ from jairouter.core.health import OutlierDetector
 from jairouter.core.limits import ScopedLimit
 from jairouter.core.retry import RetryBudget
 from jairouter.errors import ModelNotFound
+from jairouter.metrics.counters import InstanceStats, PoolStats
 from jairouter.types import ServiceType
 
 Clock = Callable[[], float]
@@ -47,6 +48,7 @@ class Target:
         "limits",
         "service",
         "settings",
+        "stats",
         "timeout",
         "weight",
     )
@@ -67,6 +69,7 @@ class Target:
         self.label = f"{config.model}@{config.url}"
         self.weight = config.weight
         self.inflight = 0
+        self.stats = InstanceStats()
         timeouts = root.timeouts_of(service, config)
         # Time to response headers is bounded separately (first_byte), and so is the silence
         # between body chunks (idle); aiohttp bounds connecting and the whole exchange.
@@ -91,7 +94,7 @@ def target_key(service: ServiceType, config: InstanceConfig) -> str:
 
 def settings_of(service: ServiceType, config: InstanceConfig, root: Config) -> tuple[object, ...]:
     """Everything a Target is built from: equal settings let a reload keep the live Target
-    (its breaker, limits and in-flight count) instead of starting it afresh."""
+    (its breaker, limits, in-flight count and metrics counters) instead of starting it afresh."""
     return (
         config,
         root.timeouts_of(service, config),
@@ -113,6 +116,7 @@ class Pool:
         "outliers",
         "retry",
         "service",
+        "stats",
         "targets",
     )
 
@@ -139,6 +143,7 @@ class Pool:
             self.outliers = previous.outliers  # ejections survive a reload
         else:
             self.outliers = OutlierDetector(outlier, keys, clock=clock)
+        self.stats: PoolStats = previous.stats if previous is not None else PoolStats()
         self.retry: RetryConfig = root.retry_of(service)
         if previous is not None and previous.retry == self.retry:
             self.budget = previous.budget

@@ -13,7 +13,21 @@ from jairouter.config.versions import list_versions
 from jairouter.server.admin_errors import AdminError
 
 if TYPE_CHECKING:
+    from jairouter.pipeline.routing import Target
     from jairouter.server.app import Router
+
+
+def instance_counters(target: Target) -> dict[str, object]:
+    """An instance's counters for the status snapshot (`jairouter top`): exchanges, those
+    that ended in a 5xx or no answer, and the median and 95th percentile of their duration."""
+    stats = target.stats
+    p50, p95 = stats.duration.quantile(0.5), stats.duration.quantile(0.95)
+    return {
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "p50_ms": round(p50 * 1000, 3) if p50 is not None else None,
+        "p95_ms": round(p95 * 1000, 3) if p95 is not None else None,
+    }
 
 
 async def effective_config(router: Router, _request: Request) -> Response:

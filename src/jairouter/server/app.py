@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from jairouter.core.client_address import ClientAddressResolver
 from jairouter.errors import ConfigError, error_body
 from jairouter.health.prober import Prober
 from jairouter.health.target import probe_targets
+from jairouter.metrics.collector import RouterCollector
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
@@ -60,10 +62,14 @@ class Router:
         self._proxy: ProxyHandler | None = None
         self._client: UpstreamClient | None = None
         self._tasks = BackgroundTasks()
+        # A registry of its own: several routers in one process (tests) must not share one.
+        self.metrics_registry = CollectorRegistry(auto_describe=False)
+        self.metrics_registry.register(RouterCollector(lambda: self.routes, lambda: self.admission))
         self.app = Starlette(
             routes=[
                 Route("/v1/models", self.list_models, methods=["GET"]),
                 Route("/health", self.health, methods=["GET"]),
+                Route("/metrics", self.metrics, methods=["GET"]),
                 *admin_routes(self),
             ],
             exception_handlers={HTTPException: _http_error},
@@ -158,6 +164,12 @@ class Router:
 
     async def health(self, _request: Request) -> Response:
         return _json({"status": "ok"})
+
+    async def metrics(self, _request: Request) -> Response:
+        """GET /metrics: Prometheus text format, built from the live counters at each scrape.
+        Open like /health, not behind the admin guard; restrict it at the edge if needed."""
+        body = generate_latest(self.metrics_registry)
+        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _json(payload: object, status: int = 200) -> Response:
