@@ -38,10 +38,74 @@ ModelArgument = Annotated[str, typer.Argument(help="The model name clients ask f
 UrlArgument = Annotated[str, typer.Argument(help="Base URL of the server.")]
 
 
-def _adapter_names() -> list[str]:
+def _adapter_names(incomplete: str) -> list[str]:
     from jairouter.adapters.registry import capabilities
 
-    return list(capabilities())
+    return [name for name in capabilities() if name.startswith(incomplete)]
+
+
+# Completion of an instance already in the config, read from the file at each <Tab>: never
+# raises (a broken or missing file completes no model or URL), and reads the YAML only, so a
+# file that would not validate still completes.
+
+
+def _configured(ctx: typer.Context) -> dict[str, list[tuple[str, str]]]:
+    """(model, url) of every instance in the config the command line names, per service."""
+    try:
+        from jairouter.config.loader import read_config_text
+        from jairouter.config.syntax import load_yaml
+
+        path = resolve_config_path(ctx.params.get("config"))
+        services = load_yaml(read_config_text(path), str(path)).get("services")
+        found: dict[str, list[tuple[str, str]]] = {}
+        for name, settings in services.items():
+            items = (settings or {}).get("instances") or []
+            found[str(name)] = [
+                (str(item["model"]), str(item["url"]))
+                for item in items
+                if isinstance(item, Mapping) and "model" in item and "url" in item
+            ]
+        return found
+    except Exception:  # completion must never fail the shell
+        return {}
+
+
+def _complete_service(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The config's services; every service type when the config names none."""
+    names = [name for name in _configured(ctx) if name in set(ServiceType)]
+    return [name for name in names or list(ServiceType) if name.startswith(incomplete)]
+
+
+def _complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The models of the service given before it."""
+    service = ctx.params.get("service")
+    pairs = _configured(ctx).get(str(service), []) if service is not None else []
+    models = dict.fromkeys(model for model, _ in pairs)
+    return [model for model in models if model.startswith(incomplete)]
+
+
+def _complete_url(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The URLs of the model given before it."""
+    service, wanted = ctx.params.get("service"), ctx.params.get("model")
+    pairs = _configured(ctx).get(str(service), []) if service is not None else []
+    urls = dict.fromkeys(url for model, url in pairs if model == wanted)
+    return [url for url in urls if url.startswith(incomplete)]
+
+
+ListedService = Annotated[
+    ServiceType,
+    typer.Argument(
+        help="The service: chat, embedding, rerank, ...",
+        show_default=False,
+        autocompletion=_complete_service,
+    ),
+]
+ListedModel = Annotated[
+    str, typer.Argument(help="The model name clients ask for.", autocompletion=_complete_model)
+]
+ListedUrl = Annotated[
+    str, typer.Argument(help="Base URL of the server.", autocompletion=_complete_url)
+]
 
 
 @app.command("add")
@@ -106,7 +170,7 @@ def list_(
 
 @app.command("remove")
 def remove(
-    service: ServiceArgument, model: ModelArgument, url: UrlArgument, config: ConfigOption = None
+    service: ListedService, model: ListedModel, url: ListedUrl, config: ConfigOption = None
 ) -> None:
     """Remove one instance, named by its service, model and URL."""
     from jairouter.config.store import remove_instance
@@ -119,9 +183,9 @@ def remove(
 
 @app.command("set")
 def set_(
-    service: ServiceArgument,
-    model: ModelArgument,
-    url: UrlArgument,
+    service: ListedService,
+    model: ListedModel,
+    url: ListedUrl,
     weight: Annotated[
         int | None, typer.Option(min=1, max=10_000, help="Relative share of traffic (1-10000).")
     ] = None,
@@ -178,7 +242,7 @@ def set_(
 
 @app.command("enable")
 def enable(
-    service: ServiceArgument, model: ModelArgument, url: UrlArgument, config: ConfigOption = None
+    service: ListedService, model: ListedModel, url: ListedUrl, config: ConfigOption = None
 ) -> None:
     """Send traffic to an instance again (removes the effect of `disable`)."""
     _set_enabled(service, model, url, config, enabled=True)
@@ -186,7 +250,7 @@ def enable(
 
 @app.command("disable")
 def disable(
-    service: ServiceArgument, model: ModelArgument, url: UrlArgument, config: ConfigOption = None
+    service: ListedService, model: ListedModel, url: ListedUrl, config: ConfigOption = None
 ) -> None:
     """Stop sending traffic to an instance, keeping it in the file (`enabled: false`)."""
     _set_enabled(service, model, url, config, enabled=False)

@@ -1,7 +1,9 @@
 """`jairouter completions SHELL`: the shell completion script, for packagers and dotfiles.
 
 The scripts are typer's: small shims that ask `jairouter` itself for candidates at each <Tab>,
-so they complete new commands and options without being regenerated. Copies are committed in
+so they complete new commands and options without being regenerated. Values come live too:
+adapter names, and the services, models and URLs of the instances in the current config for
+`backends remove|set|enable|disable` (callbacks in `cli/backends.py`). Copies are committed in
 completions/ and a test keeps them equal to this command's output.
 """
 
