@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from jairouter.config.models import Config
-from jairouter.metrics.counters import Histogram
+from jairouter.core.stats import Histogram
 from jairouter.server.admin_read import instance_counters
 from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
 from tests.routers import RouterThread, run_router

@@ -163,7 +163,9 @@ def test_admin_token_is_required_once_set(
         assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = httpx.get(url, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
-        assert ok.json()["services"]["chat"][0]["circuit"] == "closed"
+        instance = ok.json()["services"]["chat"][0]
+        assert instance["circuit"] == "closed"
+        assert {"requests", "errors", "p50_ms", "p95_ms"} <= set(instance)
     assert os.environ["JAIROUTER_ADMIN_TOKEN"] == "s3cret"
 
 

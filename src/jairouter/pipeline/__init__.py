@@ -30,6 +30,7 @@ from jairouter.core.breaker import Failure, classify
 from jairouter.core.limits import Outcome, PermitSet, usage_tokens
 from jairouter.core.limits.permits import Unit
 from jairouter.core.retry import backoff, retry_after_seconds
+from jairouter.core.stats import ERROR
 from jairouter.errors import (
     NoCapacity,
     RouterError,
@@ -37,7 +38,6 @@ from jairouter.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from jairouter.metrics.counters import ERROR
 from jairouter.pipeline.admission import Admission, Headers
 from jairouter.pipeline.choose import Choice, HealthView, choose
 from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer

@@ -20,8 +20,8 @@ from jairouter.core.cache import TTLCache
 from jairouter.core.health import OutlierDetector
 from jairouter.core.limits import ScopedLimit
 from jairouter.core.retry import RetryBudget
+from jairouter.core.stats import InstanceStats, PoolStats
 from jairouter.errors import ModelNotFound
-from jairouter.metrics.counters import InstanceStats, PoolStats
 from jairouter.types import ServiceType
 
 Clock = Callable[[], float]

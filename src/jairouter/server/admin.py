@@ -25,7 +25,7 @@ from jairouter import __version__
 from jairouter.errors import error_body
 from jairouter.server.admin_breakers import reset_breaker
 from jairouter.server.admin_errors import AdminError
-from jairouter.server.admin_read import config_versions, effective_config
+from jairouter.server.admin_read import config_versions, effective_config, instance_counters
 from jairouter.server.admin_write import ConfigWriter
 from jairouter.server.openapi import openapi_document
 
@@ -93,6 +93,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
                     "healthy": prober.serving(target.key) if prober is not None else None,
                     "health_reason": prober.reason(target.key) if prober is not None else None,
                     "ejected": pool.outliers.ejected(target.key),
+                    **instance_counters(target),
                 }
             )
     return {

@@ -24,11 +24,11 @@ from jairouter.core.client_address import ClientAddressResolver
 from jairouter.errors import ConfigError, error_body
 from jairouter.health.prober import Prober
 from jairouter.health.target import probe_targets
-from jairouter.metrics.collector import RouterCollector
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
 from jairouter.server.admin import admin_routes
+from jairouter.server.metrics import RouterCollector
 from jairouter.server.proxy import ProxyHandler
 from jairouter.server.reload import BackgroundTasks, ReloadLog, on_sighup, watch_file
 from jairouter.types import ENDPOINTS, Receive, Scope, Send

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from jairouter.metrics.counters import LATENCY_BOUNDS, STATUS_CLASSES, Histogram
+from jairouter.core.stats import LATENCY_BOUNDS, STATUS_CLASSES, Histogram
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

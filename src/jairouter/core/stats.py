@@ -1,8 +1,8 @@
 """Per-instance and per-pool counters, bumped with integer adds on the request path.
 
 prometheus-client is never called per request (its labelled `Counter.inc` takes a lock and a
-dict lookup per label set); `collector` turns these into metrics at scrape time. A Target that a
-reload keeps keeps its counters, because they live on it.
+dict lookup per label set); `jairouter.server.metrics` turns these into metrics at scrape time.
+A Target that a reload keeps keeps its counters, because they live on it.
 """
 
 from __future__ import annotations
