@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from jairouter.config.models import Config
@@ -28,12 +30,25 @@ def uvicorn_config(app: ASGIApp | str, *, log_level: str = "info", **extra: Any)
         http="httptools",
         lifespan="on",
         log_level=log_level,
+        log_config=_log_config(log_level),
         access_log=False,
         server_header=False,
         proxy_headers=False,  # client addresses come from server.trusted_proxies only
         timeout_graceful_shutdown=DRAIN_SECONDS,
         **extra,
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with the router's own loggers (reloads, breakers, relay) printed the
+    same way at the same level; without this only their warnings would surface."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["jairouter"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 @contextlib.contextmanager
