@@ -44,11 +44,13 @@ def _register() -> None:
         probe,
         reload_cmd,
         serve,
+        top_cmd,
     )
 
     app.command("demo")(demo.demo)
     app.command("serve")(serve.serve)
     app.command("reload")(reload_cmd.reload)
+    app.command("top")(top_cmd.top)
     app.command("init")(init_cmd.init)
     app.add_typer(backends.app, name="backends")
     app.add_typer(config_cmd.app, name="config")
