@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
-from jairouter.cli.options import ConfigOption, resolve_config_path
-from jairouter.cli.problems import load_or_exit
-
-TOKEN_ENV = "JAIROUTER_ADMIN_TOKEN"
+from jairouter.cli.options import (
+    ConfigOption,
+    RouterUrlOption,
+    TokenOption,
+    admin_token,
+    router_address,
+)
 
 
 def top(
     config: ConfigOption = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url", help="The router's address; defaults to server.host:port of the config."
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option("--token", help=f"Admin token; defaults to ${TOKEN_ENV}.", show_default=False),
-    ] = None,
+    url: RouterUrlOption = None,
+    token: TokenOption = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.05, help="Seconds between polls.")
     ] = 1.0,
@@ -33,8 +27,5 @@ def top(
     from jairouter.tui.app import TopApp
     from jairouter.tui.data import StatusSource
 
-    if url is None:
-        server = load_or_exit(resolve_config_path(config)).server
-        host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
-        url = f"http://[{host}]:{server.port}" if ":" in host else f"http://{host}:{server.port}"
-    TopApp(StatusSource(url, token or os.environ.get(TOKEN_ENV)), interval).run()
+    source = StatusSource(router_address(url, config), admin_token(token))
+    TopApp(source, interval).run()
