@@ -187,3 +187,15 @@ def test_reload_command(tmp_path: Path, backends: tuple[ServerThread, ServerThre
         assert "kept its config" in refused.output
     gone = CliRunner().invoke(app, ["reload", "--url", "http://127.0.0.1:9"])
     assert gone.exit_code == 1
+
+
+def test_status_never_shows_a_password_from_an_instance_url(tmp_path: Path) -> None:
+    config = start(tmp_path / "c.yaml", config_text("http://user:hunter2@127.0.0.1:9"))
+    with run_router(config) as router:
+        status = httpx.get(router.url + "/admin/status").text
+    assert "hunter2" not in status
+    assert "user:***@127.0.0.1:9" in status
+    with run_router(config) as router:
+        metrics = httpx.get(router.url + "/metrics").text
+    assert "hunter2" not in metrics
+    assert 'instance="http://user:***@127.0.0.1:9"' in metrics

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jairouter import __version__
+from jairouter.config.masking import without_password
 from jairouter.errors import error_body
 from jairouter.server.admin_breakers import reset_breaker
 from jairouter.server.admin_errors import AdminError
@@ -84,7 +85,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
             services.setdefault(pool.service.value, []).append(
                 {
                     "model": target.config.model,
-                    "url": target.config.url,
+                    "url": without_password(target.config.url),
                     "adapter": target.config.adapter,
                     "weight": target.weight,
                     "inflight": target.inflight,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from jairouter.config.masking import without_password
 from jairouter.core.stats import LATENCY_BOUNDS, STATUS_CLASSES, Histogram
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class RouterCollector(Collector):
             services[service] = None
             fallbacks.add_metric([service, pool.model], pool.stats.fallbacks)
             for target in pool.targets:
-                labels = [service, target.config.model, target.config.url]
+                labels = [service, target.config.model, without_password(target.config.url)]
                 stats = target.stats
                 for name, count in zip(STATUS_CLASSES, stats.by_class, strict=True):
                     if count or name in _ALWAYS:
