@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -238,11 +238,7 @@ class Pipeline:
             body = target.adapter.translate_error(resp.status, await read_body(resp))
             raise UpstreamStatus(resp, body, extra)
         # Token limits, service-wide or the instance's own, settle to the answer's real usage.
-        counted = [
-            permits
-            for permits in (call.permits, choice.permits)
-            if permits is not None and permits.tightest(Unit.TOKENS) is not None
-        ]
+        counted = _token_permits(call.permits, choice.permits)
         cache = call.pool.cache  # answers are kept under the model the client asked for
         keep = bool(counted) or (cache is not None and resp.status == 200 and not req.stream)
         seen = await relay(resp, target.adapter, req, call.send, extra, target.idle, keep)
@@ -308,6 +304,14 @@ def _retry_kind(error: UpstreamError) -> str:
     if isinstance(error, UpstreamUnreachable):
         return "connect"
     return "broken"
+
+
+def _token_permits(service: PermitSet | None, instance: PermitSet | None) -> Sequence[PermitSet]:
+    """The permit sets with token-unit limits; no allocation in the usual case of no limits."""
+    if service is None and instance is None:
+        return ()
+    held = (service, instance)
+    return [p for p in held if p is not None and p.tightest(Unit.TOKENS) is not None]
 
 
 def _outcome(failure: Failure | None) -> Outcome:
