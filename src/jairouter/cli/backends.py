@@ -107,6 +107,14 @@ ListedUrl = Annotated[
     str, typer.Argument(help="Base URL of the server.", autocompletion=_complete_url)
 ]
 
+UpstreamModelOption = Annotated[
+    str | None, typer.Option(help="Model name sent upstream when it differs from MODEL.")
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(help="Key for the server; prefer '${ENV_VAR}' over the key itself."),
+]
+
 
 @app.command("add")
 def add(
@@ -121,13 +129,8 @@ def add(
         int | None,
         typer.Option(min=1, max=10_000, help="Relative share of traffic (1 when omitted)."),
     ] = None,
-    upstream_model: Annotated[
-        str | None, typer.Option(help="Model name sent upstream when it differs from MODEL.")
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="Key for the server; prefer '${ENV_VAR}' over the key itself."),
-    ] = None,
+    upstream_model: UpstreamModelOption = None,
+    api_key: ApiKeyOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Append an instance to a service, creating the file or the service if needed."""
@@ -193,19 +196,14 @@ def set_(
         str | None,
         typer.Option(help="Wire protocol of the server.", autocompletion=_adapter_names),
     ] = None,
-    upstream_model: Annotated[
-        str | None, typer.Option(help="Model name sent upstream when it differs from MODEL.")
-    ] = None,
+    upstream_model: UpstreamModelOption = None,
     header: Annotated[
         list[str] | None,
         typer.Option(
             metavar="NAME=VALUE", help="An HTTP header sent upstream; repeat for more headers."
         ),
     ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="Key for the server; prefer '${ENV_VAR}' over the key itself."),
-    ] = None,
+    api_key: ApiKeyOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Change settings of one instance, named by its service, model and URL.
