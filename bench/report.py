@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from measure import Window
@@ -141,6 +141,28 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+_MODE_ORDER = {"json": 0, "stream": 1, "paced": 2}
+
+
+def _pairs(
+    cells: Cells, proxies: list[str]
+) -> Iterator[tuple[str, str, str, dict[str, float | None], dict[str, float | None]]]:
+    """Each measured (proxy, mode, concurrency) with its direct cell and its proxy cell, in
+    table order: proxies as given, then mode, then concurrency."""
+    keys = sorted(
+        {tuple(k.split("/")) for k in cells}, key=lambda t: (_MODE_ORDER[t[1]], int(t[2][1:]))
+    )
+    for proxy in proxies:
+        for _target, mode, conc in (k for k in keys if k[0] == proxy):
+            yield (
+                proxy,
+                mode,
+                conc,
+                cells.get(f"direct/{mode}/{conc}", {}),
+                cells[f"{proxy}/{mode}/{conc}"],
+            )
+
+
 def table(cells: Cells, proxies: list[str]) -> str:
     """One line per (proxy, mode, concurrency): the proxy against direct, side by side."""
     head = (
@@ -149,22 +171,17 @@ def table(cells: Cells, proxies: list[str]) -> str:
         f" {'CPU us/req':>10} {'rd/wr per req':>13} {'cores p/load':>12}"
     )
     lines = [head, "-" * len(head)]
-    order = {"json": 0, "stream": 1, "paced": 2}
-    keys = sorted({tuple(k.split("/")) for k in cells}, key=lambda t: (order[t[1]], int(t[2][1:])))
-    for proxy in proxies:
-        for _target, mode, conc in (k for k in keys if k[0] == proxy):
-            d = cells.get(f"direct/{mode}/{conc}", {})
-            p = cells[f"{proxy}/{mode}/{conc}"]
-            lines.append(
-                f"{proxy:<10} {mode:<6} {conc[1:]:>3} | {_fmt(d.get('rps'), 0):>10}"
-                f" {_fmt(p['rps'], 0):>10} {_fmt(_ratio(p['rps'], d.get('rps')), 3):>6} |"
-                f" {_fmt(d.get('p50_ms')):>6}/{_fmt(p['p50_ms']):<6}"
-                f" {_fmt(d.get('p99_ms')):>6}/{_fmt(p['p99_ms']):<6} |"
-                f" {_fmt(d.get('ttft_p50_ms')):>6}/{_fmt(p['ttft_p50_ms']):<6} |"
-                f" {_fmt(p['cpu_us_per_req'], 0):>10}"
-                f" {_fmt(p['reads_per_req'], 1):>6}/{_fmt(p['writes_per_req'], 1):<6}"
-                f" {_fmt(p['proxy_core_busy']):>5}/{_fmt(p['load_core_busy']):<6}"
-            )
+    for proxy, mode, conc, d, p in _pairs(cells, proxies):
+        lines.append(
+            f"{proxy:<10} {mode:<6} {conc[1:]:>3} | {_fmt(d.get('rps'), 0):>10}"
+            f" {_fmt(p['rps'], 0):>10} {_fmt(_ratio(p['rps'], d.get('rps')), 3):>6} |"
+            f" {_fmt(d.get('p50_ms')):>6}/{_fmt(p['p50_ms']):<6}"
+            f" {_fmt(d.get('p99_ms')):>6}/{_fmt(p['p99_ms']):<6} |"
+            f" {_fmt(d.get('ttft_p50_ms')):>6}/{_fmt(p['ttft_p50_ms']):<6} |"
+            f" {_fmt(p['cpu_us_per_req'], 0):>10}"
+            f" {_fmt(p['reads_per_req'], 1):>6}/{_fmt(p['writes_per_req'], 1):<6}"
+            f" {_fmt(p['proxy_core_busy']):>5}/{_fmt(p['load_core_busy']):<6}"
+        )
     return "\n".join(lines)
 
 
@@ -182,27 +199,22 @@ def verdicts(figures: dict[str, float | None]) -> list[str]:
 
 def markdown(cells: Cells, proxies: list[str]) -> str:
     """The results table as Markdown, for docs/performance.md."""
-    order = {"json": 0, "stream": 1, "paced": 2}
     lines = [
         "| proxy | mode | clients | req/s direct | req/s proxy | ratio | p50 ms direct / proxy |"
         " p99 ms direct / proxy | TTFT p50 ms direct / proxy | proxy CPU µs/req |"
         " reads/writes per req |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    keys = sorted({tuple(k.split("/")) for k in cells}, key=lambda t: (order[t[1]], int(t[2][1:])))
-    for proxy in proxies:
-        for _target, mode, conc in (k for k in keys if k[0] == proxy):
-            d = cells.get(f"direct/{mode}/{conc}", {})
-            p = cells[f"{proxy}/{mode}/{conc}"]
-            lines.append(
-                f"| {proxy} | {mode} | {conc[1:]} | {_fmt(d.get('rps'), 0)} | {_fmt(p['rps'], 0)} |"
-                f" {_fmt(_ratio(p['rps'], d.get('rps')), 3)} |"
-                f" {_fmt(d.get('p50_ms'))} / {_fmt(p['p50_ms'])} |"
-                f" {_fmt(d.get('p99_ms'))} / {_fmt(p['p99_ms'])} |"
-                f" {_fmt(d.get('ttft_p50_ms'))} / {_fmt(p['ttft_p50_ms'])} |"
-                f" {_fmt(p['cpu_us_per_req'], 0)} |"
-                f" {_fmt(p['reads_per_req'], 1)} / {_fmt(p['writes_per_req'], 1)} |"
-            )
+    for proxy, mode, conc, d, p in _pairs(cells, proxies):
+        lines.append(
+            f"| {proxy} | {mode} | {conc[1:]} | {_fmt(d.get('rps'), 0)} | {_fmt(p['rps'], 0)} |"
+            f" {_fmt(_ratio(p['rps'], d.get('rps')), 3)} |"
+            f" {_fmt(d.get('p50_ms'))} / {_fmt(p['p50_ms'])} |"
+            f" {_fmt(d.get('p99_ms'))} / {_fmt(p['p99_ms'])} |"
+            f" {_fmt(d.get('ttft_p50_ms'))} / {_fmt(p['ttft_p50_ms'])} |"
+            f" {_fmt(p['cpu_us_per_req'], 0)} |"
+            f" {_fmt(p['reads_per_req'], 1)} / {_fmt(p['writes_per_req'], 1)} |"
+        )
     return "\n".join(lines)
 
 
