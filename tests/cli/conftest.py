@@ -10,6 +10,17 @@ from typer.testing import CliRunner, Result
 
 from jairouter.cli.main import app
 
+# A hand-written config with comments that edits must keep byte for byte.
+CLUSTER = """\
+# shared by the whole team -- ask before changing
+services:
+  chat:
+    instances:
+      - model: qwen2.5:7b          # the one everyone uses
+        url: http://10.0.0.5:11434
+        adapter: ollama
+"""
+
 
 @pytest.fixture
 def config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -9,18 +9,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from jairouter.cli.main import app
+from tests.cli.conftest import CLUSTER
 
 Invoke = Callable[..., Result]
-
-CLUSTER = """\
-# shared by the whole team -- ask before changing
-services:
-  chat:
-    instances:
-      - model: qwen2.5:7b          # the one everyone uses
-        url: http://10.0.0.5:11434
-        adapter: ollama
-"""
 
 
 def flat(text: str) -> str:

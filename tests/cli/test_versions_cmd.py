@@ -14,18 +14,10 @@ from jairouter.config.loader import parse_config
 from jairouter.config.syntax import load_yaml
 from jairouter.config.versions import keep_version, list_versions, read_version, versions_dir
 from jairouter.types import ServiceType
+from tests.cli.conftest import CLUSTER
 
 Invoke = Callable[..., Result]
 
-CLUSTER = """\
-# shared by the whole team -- ask before changing
-services:
-  chat:
-    instances:
-      - model: qwen2.5:7b          # the one everyone uses
-        url: http://10.0.0.5:11434
-        adapter: ollama
-"""
 ADDED = "      - model: m\n        url: http://x\n        adapter: openai\n"
 
 SECRETS = """\
