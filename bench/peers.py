@@ -1,5 +1,8 @@
 """Other proxies measured in the same run, under the same load, on the same core as jairouter.
 
+`bare` is the floor (bench/bare_proxy.py: raw ASGI + aiohttp, no routing logic), measured in
+every cell next to jairouter; LiteLLM is the most popular peer, measured at c1 and c64.
+
 LiteLLM's proxy lives in its own virtualenv (bench/.venv-litellm, created on first use) so its
 dependencies never meet jairouter's. It fronts the same mock instances, with no database, logging
 off, and the local model cost map (it would otherwise fetch one from the internet at start-up).
@@ -16,7 +19,7 @@ from services import ROUTER_CPU, Service, Services, free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 LITELLM_VENV = HERE / ".venv-litellm"
-PEERS = ("litellm",)
+PEERS = ("litellm", "bare")
 
 
 def ensure_litellm() -> Path:
@@ -74,4 +77,14 @@ def start_litellm(services: Services, upstream_ports: list[int]) -> Service:
     svc = services.spawn("litellm", cmd, ROUTER_CPU, port, env)
     svc.name = f"litellm {litellm_version()}"
     wait_http(svc, "/health/liveliness", timeout=180)
+    return svc
+
+
+def start_bare(services: Services, upstream_ports: list[int]) -> Service:
+    script = HERE / "bare_proxy.py"
+    port = free_port()
+    cmd = [sys.executable, str(script), str(port), *map(str, upstream_ports)]
+    svc = services.spawn("bare", cmd, ROUTER_CPU, port, None)
+    svc.name = "bare proxy (raw ASGI + aiohttp)"
+    wait_http(svc, "/health")
     return svc

@@ -112,6 +112,27 @@ def headline(cells: Cells, proxy: str = "jairouter") -> dict[str, float | None]:
     }
 
 
+FLOOR_FIGURES = (
+    "added_p50_ms_c1",
+    "ttft_added_ms_c1",
+    "cpu_us_per_req_c64",
+    "cpu_us_per_stream_c64",
+    "cpu_us_per_stream_burst_c64",
+    "rps_c64",
+)
+
+
+def floor_headline(cells: Cells) -> dict[str, float | None]:
+    """The bare proxy's figures (`bare_*`) and what jairouter costs on top (`pipeline_*`)."""
+    ours, floor = headline(cells), headline(cells, "bare")
+    figures: dict[str, float | None] = {}
+    for name in FLOOR_FIGURES:
+        figures[f"bare_{name}"] = floor[name]
+        if name != "rps_c64":
+            figures[f"pipeline_{name}"] = _diff(ours[name], floor[name])
+    return figures
+
+
 def peer_headline(cells: Cells, peer: str) -> dict[str, float | None]:
     """The peer's c64 figures and how many times faster jairouter is."""
 

@@ -136,12 +136,17 @@ def run(args: argparse.Namespace, plan: Plan, procs: services.Services) -> dict[
     rss_before = procstat.rss_mb(router.pid)
     direct = Target("direct", upstream.url, None)
     jai = Target("jairouter", router.url, router.pid)
+    proxies = [jai]
+    if "bare" in args.peer:  # the floor, measured in every cell next to jairouter
+        floor = peers.start_bare(procs, ports)
+        print(f"{floor.name} pid {floor.pid} on CPU {services.ROUTER_CPU}")
+        proxies.append(Target("bare", floor.url, floor.pid))
     cells = [Cell(s, c) for s in (False, True) for c in plan.concurrencies]
     cells.append(Cell(True, 64, args.paced_gap_ms))
 
-    _warm_up([jai])  # the mock needs none
+    _warm_up(proxies)  # the mock needs none
     cpu_start = procstat.cpu_by_process(router.pid)
-    windows = _rounds([direct, jai], cells, plan.rounds, upstream.pid, timing)
+    windows = _rounds([direct, *proxies], cells, plan.rounds, upstream.pid, timing)
     cpu_end = procstat.cpu_by_process(router.pid)
     rss_after = procstat.rss_mb(router.pid)
     meta: dict[str, object] = {
@@ -150,7 +155,7 @@ def run(args: argparse.Namespace, plan: Plan, procs: services.Services) -> dict[
         },
     }
 
-    for name in args.peer:
+    for name in (p for p in args.peer if p == "litellm"):
         peer = peers.start_litellm(procs, ports)
         print(f"{peer.name} pid {peer.pid} on CPU {services.ROUTER_CPU}")
         target = Target(name, peer.url, peer.pid)
@@ -170,7 +175,10 @@ def run(args: argparse.Namespace, plan: Plan, procs: services.Services) -> dict[
     summary = report.summarize(windows)
     figures: dict[str, object] = dict(report.headline(summary))
     for name in args.peer:
-        figures.update(report.peer_headline(summary, name))
+        if name == "bare":
+            figures.update(report.floor_headline(summary))
+        else:
+            figures.update(report.peer_headline(summary, name))
     if args.workers > 1:  # the target is per process; the supervisor is not a worker
         workers_rss = procstat.rss_by_process(router.pid)
         workers_rss.pop(router.pid, None)
