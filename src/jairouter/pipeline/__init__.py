@@ -251,6 +251,7 @@ class Pipeline:
                 target.stats.usage(usage)
             if (
                 cache is not None
+                and not req.stream  # a stream keeps only its usage event
                 and seen.broken is None
                 and len(seen.body) <= call.pool.cache_max_body
             ):

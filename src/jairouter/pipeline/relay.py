@@ -42,7 +42,9 @@ class Relayed:
     def __init__(self) -> None:
         self.stream_error: str | None = None  # an error event inside a 200 stream
         self.broken: RouterError | None = None  # the upstream failed after the answer began
-        self.body: bytes | None = None  # the whole body (non-stream) or its tail (stream)
+        # Only when asked for: the whole body (non-stream), or the last chunk of a stream that
+        # mentions "usage" (streams report it in their last event; never buffered whole).
+        self.body: bytes | None = None
 
 
 def response_headers(
@@ -121,6 +123,8 @@ async def _relay_stream(
     whole_events = req.stream and translator is None
     torn = b""
     kept: list[bytes] = []
+    keep_usage = keep_body and req.stream
+    keep_all = keep_body and not req.stream
     loop = asyncio.get_running_loop()
     silence = SilenceWatch(loop, idle, resp) if idle is not None else None
     try:
@@ -136,8 +140,10 @@ async def _relay_stream(
                 chunk, torn = chunk[:end], chunk[end:]
             if watch_errors and b'"error"' in chunk:
                 seen.stream_error = _error_event(chunk)
-            if keep_body:
+            if keep_all:
                 kept.append(chunk)
+            elif keep_usage and b'"usage"' in chunk:
+                seen.body = chunk
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         tail = translator.finish() if translator is not None else torn
@@ -155,9 +161,11 @@ async def _relay_stream(
     finally:
         if silence is not None:
             silence.stop()
-    if keep_body:
+    if keep_all:
         kept.append(tail)
         seen.body = b"".join(kept)
+    elif keep_usage and b'"usage"' in tail:
+        seen.body = tail
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
