@@ -42,6 +42,9 @@ class ClientAddressResolver:
 
     def __init__(self, trusted: Sequence[IPv4Network | IPv6Network]) -> None:
         self._trusted = tuple(trusted)
+        # The same proxies send the same chains again and again: walk each one once (bounded,
+        # so a flood of forged headers cannot grow it).
+        self._walk = functools.lru_cache(maxsize=4096)(self._walk_chain)
 
     @property
     def trusts_proxies(self) -> bool:
@@ -57,7 +60,12 @@ class ClientAddressResolver:
         Never raises: a malformed entry ends the walk at the last address known to be genuine
         (the farthest trusted proxy reached), since anything beyond it may be client-forged.
         """
-        if not self._trusted or not forwarded_for or not self._is_trusted(_parse(peer)):
+        if not self._trusted or not forwarded_for:
+            return peer
+        return self._walk(peer, forwarded_for)
+
+    def _walk_chain(self, peer: str, forwarded_for: str) -> str:
+        if not self._is_trusted(_parse(peer)):
             return peer
         client = peer
         for entry in reversed(forwarded_for.split(",")):
