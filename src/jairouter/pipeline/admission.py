@@ -93,11 +93,20 @@ def _permit(permit: Permit, suffix: str) -> Headers:
     return _limit_headers(permit.limit, permit.remaining, permit.reset, suffix)
 
 
+_FIELDS = ("limit", "remaining", "reset")
+# Header names per unit suffix, encoded once: every allowed answer carries them.
+_NAMES = {
+    suffix: tuple(f"x-ratelimit-{field}{suffix}".encode() for field in _FIELDS)
+    for suffix in ("", "-tokens")
+}
+
+
 def _limit_headers(limit: int, remaining: int, reset: float, suffix: str = "") -> Headers:
+    limit_name, remaining_name, reset_name = _NAMES[suffix]
     return (
-        _header(f"x-ratelimit-limit{suffix}", limit),
-        _header(f"x-ratelimit-remaining{suffix}", max(0, remaining)),
-        _header(f"x-ratelimit-reset{suffix}", math.ceil(reset)),
+        (limit_name, b"%d" % limit),
+        (remaining_name, b"%d" % max(0, remaining)),
+        (reset_name, b"%d" % math.ceil(reset)),
     )
 
 
