@@ -419,7 +419,9 @@ def test_upstream_slower_than_first_byte_timeout_is_504(
         "upstream_timeout",
         None,
     )
-    assert f"upstream {STALL}@{faulty.url} timed out" == error["message"]
+    assert error["message"] == (
+        f"upstream {STALL}@{faulty.url} sent no response within timeouts.first_byte"
+    )
     # The router gave up on the upstream request too: the backend saw its client go away.
     faulty.journal.wait_until(lambda j: j.disconnected == 1)
     assert not faulty.journal.last.completed

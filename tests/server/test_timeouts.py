@@ -80,3 +80,44 @@ def test_total_timeout_ends_a_stream_midway() -> None:
     assert (
         "exceeded timeouts.total" in orjson.loads(last.removeprefix(b"data: "))["error"]["message"]
     )
+
+
+async def answers_late(request: web.Request) -> web.Response:
+    """Headers only after `late` seconds (the model's name), then a whole answer at once."""
+    body = await request.json()
+    await asyncio.sleep(float(body["model"].removeprefix("late-")))
+    return web.json_response({"choices": [{"index": 0, "message": {"content": "done"}}]})
+
+
+@pytest.fixture(scope="module")
+def late_router() -> Iterator[RouterThread]:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", answers_late)
+    with ServerThread(app) as upstream:
+        instances = [
+            # Waiting for headers is bounded by first_byte only, never by idle.
+            {"model": "late-0.5", "url": upstream.url, "timeouts": {"idle": 0.1, "first_byte": 5}},
+            # total runs out first when it is the shorter one.
+            {"model": "late-30", "url": upstream.url, "timeouts": {"first_byte": 60, "total": 0.3}},
+        ]
+        config = Config.model_validate({"services": {"chat": {"instances": instances}}})
+        with run_router(config) as served:
+            yield served
+
+
+def test_silence_before_the_headers_counts_against_first_byte_not_idle(
+    late_router: RouterThread,
+) -> None:
+    body = {"model": "late-0.5", "messages": []}
+    answer = httpx.post(late_router.url + "/v1/chat/completions", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == "done"
+
+
+def test_total_timeout_before_the_headers_is_504(late_router: RouterThread) -> None:
+    body = {"model": "late-30", "messages": []}
+    answer = httpx.post(late_router.url + "/v1/chat/completions", json=body, timeout=10)
+    assert answer.status_code == 504
+    error = answer.json()["error"]
+    assert error["code"] == "upstream_timeout"
+    assert error["message"].endswith("exceeded timeouts.total")

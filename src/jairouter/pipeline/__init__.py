@@ -43,8 +43,9 @@ from jairouter.pipeline.choose import Choice, HealthView, choose
 from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
 from jairouter.pipeline.relay import StreamCut, read_body, relay, response_headers, send_whole
 from jairouter.pipeline.routing import Pool, RouteTable, Target
+from jairouter.pipeline.watchdog import Watchdog
 from jairouter.types import ProxyRequest, Send
-from jairouter.upstream.client import UpstreamClient, map_upstream_error
+from jairouter.upstream.client import UpstreamClient
 
 
 class UpstreamStatus(UpstreamError):
@@ -191,13 +192,15 @@ class Pipeline:
         cancelled = False
         status = ERROR  # the instance's HTTP status, once it answered
         started = time.perf_counter()
+        watchdog = Watchdog(target.label, target.first_byte, target.idle, target.total)
         try:
-            resp = await self._open(call.req, target)
+            resp = await self._open(call.req, target, watchdog)
+            watchdog.answered(resp)
             status = resp.status
             if call.req.stream:
                 target.stats.first_byte.observe(time.perf_counter() - started)
             try:
-                failure = await self._answer(pool, resp, choice, call)
+                failure = await self._answer(pool, resp, choice, call, watchdog)
             except BaseException as exc:
                 resp.close()  # mid-body failure or client gone: drop, don't pool, the connection
                 if isinstance(exc, StreamCut):
@@ -215,6 +218,7 @@ class Pipeline:
             cancelled = True  # the client went away: no verdict on the instance
             raise
         finally:
+            watchdog.stop()
             target.inflight -= 1
             if not (cancelled and status == ERROR):  # a client gone before any answer: no count
                 if failure is not None and status < 400:
@@ -229,19 +233,24 @@ class Pipeline:
                 choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
 
     async def _answer(
-        self, pool: Pool, resp: aiohttp.ClientResponse, choice: Choice, call: Call
+        self,
+        pool: Pool,
+        resp: aiohttp.ClientResponse,
+        choice: Choice,
+        call: Call,
+        watchdog: Watchdog,
     ) -> Failure | None:
         """Relay a response (or keep a 429/5xx for a retry) and say how the instance did."""
         req, target = call.req, choice.target
         extra = (*call.headers, pool.model_header)
         if resp.status == 429 or resp.status >= 500:
-            body = target.adapter.translate_error(resp.status, await read_body(resp))
+            body = target.adapter.translate_error(resp.status, await read_body(resp, watchdog))
             raise UpstreamStatus(resp, body, extra)
         # Token limits, service-wide or the instance's own, settle to the answer's real usage.
         counted = _token_permits(call.permits, choice.permits)
         cache = call.pool.cache  # answers are kept under the model the client asked for
         keep = bool(counted) or (cache is not None and resp.status == 200 and not req.stream)
-        seen = await relay(resp, target.adapter, req, call.send, extra, target.idle, keep)
+        seen = await relay(resp, target.adapter, req, call.send, extra, watchdog, keep)
         if seen.body is not None:
             usage = _usage(seen.body, req.stream) if counted else None
             tokens = usage_tokens(usage)
@@ -263,15 +272,19 @@ class Pipeline:
             return classify(stream_error=seen.stream_error)
         return None
 
-    async def _open(self, req: ProxyRequest, target: Target) -> aiohttp.ClientResponse:
+    async def _open(
+        self, req: ProxyRequest, target: Target, watchdog: Watchdog
+    ) -> aiohttp.ClientResponse:
         call = target.adapter.prepare(req)
         try:
-            if target.first_byte is None:
-                return await self.client.open(call.url, call.headers, call.body, target.timeout)
-            async with asyncio.timeout(target.first_byte):
-                return await self.client.open(call.url, call.headers, call.body, target.timeout)
+            return await self.client.open(call.url, call.headers, call.body, target.connect)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_upstream_error(exc, target.label) from exc
+            raise watchdog.error(exc) from exc
+        except asyncio.CancelledError as cancelled:
+            timeout = watchdog.claims(cancelled)
+            if timeout is None:
+                raise
+            raise timeout from None
 
     async def _answer_from_fallback(self, pool: Pool, call: Call) -> bool:
         """A cached answer to the same request, else the service's static answer, if any."""

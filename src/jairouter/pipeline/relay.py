@@ -8,9 +8,9 @@ import logging
 import aiohttp
 
 from jairouter.adapters.base import Adapter, Translator
-from jairouter.errors import RouterError, UpstreamBroken, UpstreamTimeout
+from jairouter.errors import RouterError, UpstreamBroken
+from jairouter.pipeline.watchdog import Watchdog
 from jairouter.types import ProxyRequest, Send
-from jairouter.upstream.client import map_upstream_error
 
 log = logging.getLogger("jairouter.relay")
 
@@ -60,11 +60,11 @@ def response_headers(
     return headers
 
 
-async def read_body(resp: aiohttp.ClientResponse) -> bytes:
+async def read_body(resp: aiohttp.ClientResponse, watchdog: Watchdog) -> bytes:
     try:
         return await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise map_upstream_error(exc, resp.url.host or "upstream") from exc
+        raise watchdog.error(exc) from exc
 
 
 async def send_whole(
@@ -81,26 +81,26 @@ async def relay(
     req: ProxyRequest,
     send: Send,
     extra: Headers,
-    idle: float | None,
+    watchdog: Watchdog,
     keep_body: bool,
 ) -> Relayed:
     """Send `resp` to the client: error bodies normalised, 2xx bodies chunk by chunk as they
     arrive. Raises a RouterError only before the response has started."""
     seen = Relayed()
     if resp.status >= 400:
-        body = adapter.translate_error(resp.status, await read_body(resp))
+        body = adapter.translate_error(resp.status, await read_body(resp, watchdog))
         await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, _JSON), body)
         return seen
     translator = adapter.translator(req)
     if translator is not None and not req.stream:
         # A body rewritten whole is converted before anything is sent, so that an unusable
         # answer still reaches the client as an error status rather than a cut connection.
-        body = translator.feed(await read_body(resp)) + translator.finish()
+        body = translator.feed(await read_body(resp, watchdog)) + translator.finish()
         ctype = translator.content_type.encode()
         await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, ctype), body)
         seen.body = body if keep_body else None
         return seen
-    await _relay_stream(resp, req, send, extra, translator, idle, keep_body, seen)
+    await _relay_stream(resp, req, send, extra, translator, watchdog, keep_body, seen)
     return seen
 
 
@@ -110,7 +110,7 @@ async def _relay_stream(
     send: Send,
     extra: Headers,
     translator: Translator | None,
-    idle: float | None,
+    watchdog: Watchdog,
     keep_body: bool,
     seen: Relayed,
 ) -> None:
@@ -126,11 +126,9 @@ async def _relay_stream(
     keep_usage = keep_body and req.stream
     keep_all = keep_body and not req.stream
     loop = asyncio.get_running_loop()
-    silence = SilenceWatch(loop, idle, resp) if idle is not None else None
     try:
         async for chunk in resp.content.iter_any():
-            if silence is not None:
-                silence.last = loop.time()
+            watchdog.last = loop.time()
             if translator is not None:
                 chunk = translator.feed(chunk)
             elif whole_events:
@@ -148,56 +146,18 @@ async def _relay_stream(
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         tail = translator.finish() if translator is not None else torn
     except (aiohttp.ClientError, RouterError, TimeoutError) as exc:
-        if silence is not None and silence.expired:
-            seen.broken = UpstreamTimeout(f"upstream {resp.url.host} went silent mid-answer")
-        elif isinstance(exc, TimeoutError):  # timeouts.total ran out midway
-            seen.broken = UpstreamTimeout(f"upstream {resp.url.host} exceeded timeouts.total")
-        elif isinstance(exc, RouterError):
-            seen.broken = exc
+        if isinstance(exc, RouterError) and watchdog.expired is None:
+            seen.broken = exc  # the translator could not use what the upstream sent
         else:
-            seen.broken = map_upstream_error(exc, "")
+            seen.broken = watchdog.error(exc)
         await _abort(resp, req, send, seen.broken, exc)
         return
-    finally:
-        if silence is not None:
-            silence.stop()
     if keep_all:
         kept.append(tail)
         seen.body = b"".join(kept)
     elif keep_usage and b'"usage"' in tail:
         seen.body = tail
     await send({"type": "http.response.body", "body": tail, "more_body": False})
-
-
-class SilenceWatch:
-    """Closes the upstream response once it has sent nothing for `idle` seconds.
-
-    One timer per answer that re-arms itself from the time of the last chunk: each chunk costs
-    a timestamp, where moving a timer on every event cost ~4% of a paced stream's CPU.
-    """
-
-    __slots__ = ("_handle", "_idle", "_loop", "_resp", "expired", "last")
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, idle: float, resp: aiohttp.ClientResponse
-    ) -> None:
-        self._loop = loop
-        self._idle = idle
-        self._resp = resp
-        self.expired = False
-        self.last = loop.time()
-        self._handle = loop.call_at(self.last + idle, self._check)
-
-    def _check(self) -> None:
-        due = self.last + self._idle
-        if self._loop.time() < due:
-            self._handle = self._loop.call_at(due, self._check)
-            return
-        self.expired = True
-        self._resp.close()  # the pending read fails, and the relay ends the answer
-
-    def stop(self) -> None:
-        self._handle.cancel()
 
 
 def _events_end(chunk: bytes) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 import aiohttp
 
 from jairouter.adapters.base import Adapter, AdapterFactory
+from jairouter.config.masking import without_password
 from jairouter.config.models import Config, InstanceConfig
 from jairouter.config.resilience import FallbackConfig, RetryConfig
 from jairouter.core.balancers import Balancer, make_balancer
@@ -40,6 +41,7 @@ class Target:
         "adapter",
         "breaker",
         "config",
+        "connect",
         "first_byte",
         "idle",
         "inflight",
@@ -49,7 +51,7 @@ class Target:
         "service",
         "settings",
         "stats",
-        "timeout",
+        "total",
         "weight",
     )
 
@@ -66,16 +68,17 @@ class Target:
         self.adapter = adapter
         self.settings = settings_of(service, config, root)
         self.key = target_key(service, config)
-        self.label = f"{config.model}@{config.url}"
+        self.label = f"{config.model}@{without_password(config.url)}"
         self.weight = config.weight
         self.inflight = 0
         self.stats = InstanceStats()
         timeouts = root.timeouts_of(service, config)
-        # Time to response headers is bounded separately (first_byte), and so is the silence
-        # between body chunks (idle); aiohttp bounds connecting and the whole exchange.
+        # aiohttp bounds connecting; each exchange's Watchdog the rest (first byte, silences
+        # between body chunks, the whole exchange) with a single timer.
+        self.connect = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect)
         self.first_byte = timeouts.first_byte
         self.idle = timeouts.idle
-        self.timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
+        self.total = timeouts.total
         self.breaker = CircuitBreaker(
             root.breaker_of(service, config),
             clock=clock,
