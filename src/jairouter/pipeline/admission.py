@@ -42,6 +42,10 @@ class Admission:
         # Requests refused here (429), per service; the count outlives reloads.
         self.rejected: dict[ServiceType, int] = previous.rejected if previous else {}
 
+    def limits(self, service: ServiceType) -> list[ScopedLimit]:
+        """The limits requests to `service` pass here, for the status API to read."""
+        return self._limits.get(service, [])
+
     def admit(self, req: ProxyRequest) -> tuple[PermitSet | None, Headers]:
         """The permits the request holds and the X-RateLimit-* headers its answer carries;
         raises RateLimited (429) when any limit refuses."""

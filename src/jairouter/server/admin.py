@@ -26,6 +26,7 @@ from jairouter.config.masking import without_password
 from jairouter.errors import error_body
 from jairouter.server.admin_breakers import reset_breaker
 from jairouter.server.admin_errors import AdminError
+from jairouter.server.admin_limits import instance_limits, service_limits
 from jairouter.server.admin_read import config_versions, effective_config, instance_counters
 from jairouter.server.admin_write import ConfigWriter
 from jairouter.server.openapi import openapi_document
@@ -94,6 +95,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
                     "healthy": prober.serving(target.key) if prober is not None else None,
                     "health_reason": prober.reason(target.key) if prober is not None else None,
                     "ejected": pool.outliers.ejected(target.key),
+                    "limits": instance_limits(target),
                     **instance_counters(target),
                 }
             )
@@ -107,6 +109,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
             "reload_error": router.reloads.error,
         },
         "services": services,
+        "service_limits": service_limits(router),
     }
 
 

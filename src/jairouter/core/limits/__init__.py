@@ -10,6 +10,7 @@
         decision.settle(usage_tokens(usage))              # token-unit limits follow real usage
     finally:
         decision.release(outcome, latency)                # exactly once; repeats are no-ops
+    limit.peek(key)                                       # Level(capacity, available), read-only
 
 Algorithms: token-bucket and leaky-bucket (`buckets`), sliding-window (`window`, a weighted
 two-window count), warm-up (`warmup`, Guava's SmoothWarmingUp), concurrency (`concurrency`) and
@@ -26,6 +27,7 @@ from jairouter.core.limits.concurrency import ConcurrencyLimiter
 from jairouter.core.limits.permits import (
     Clock,
     Decision,
+    Level,
     Limiter,
     Outcome,
     Permit,
@@ -48,6 +50,7 @@ __all__ = [
     "Decision",
     "KeyedLimiters",
     "LeakyBucket",
+    "Level",
     "Limiter",
     "Outcome",
     "Permit",

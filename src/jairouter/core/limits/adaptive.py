@@ -21,7 +21,7 @@ finished request:
 from __future__ import annotations
 
 from jairouter.core.limits.concurrency import slot_wait
-from jairouter.core.limits.permits import Clock, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
 
 MIN_RTT = 1e-6
 """Latencies are floored here so a zero-latency sample cannot divide by zero."""
@@ -104,6 +104,11 @@ class AdaptiveLimiter:
         return Permit(
             self, self.unit, cost, limit, remaining, 0.0, now, inflight=int(self.inflight)
         )
+
+    def peek(self) -> Level:
+        """Capacity is the limit it has learnt so far, not `max_limit`."""
+        limit = float(self.limit)
+        return Level(limit, max(0.0, limit - self.inflight))
 
     def _refuse(self, cost: float) -> Rejection:
         wait = slot_wait(self._long_rtt, self.inflight)

@@ -38,7 +38,7 @@ class TokenBucket:
     def __init__(self, capacity: float, rate: float) -> None:
         if capacity <= 0 or rate <= 0:
             raise ValueError("token bucket needs capacity > 0 and rate > 0")
-        self.capacity = capacity
+        self.capacity = float(capacity)
         self.rate = rate
         self.limit = int(capacity)
 
@@ -47,8 +47,13 @@ class TokenBucket:
 
     def sync(self, state: BucketState, now: float) -> None:
         if now > state.stamp:
-            state.tokens = min(self.capacity, state.tokens + (now - state.stamp) * self.rate)
+            state.tokens = self.available(state, now)
             state.stamp = now
+
+    def available(self, state: BucketState, now: float) -> float:
+        if now <= state.stamp:
+            return state.tokens
+        return min(self.capacity, state.tokens + (now - state.stamp) * self.rate)
 
     def wait(self, state: BucketState, now: float, cost: float) -> float | None:
         if cost > self.capacity + EPSILON:
@@ -97,7 +102,7 @@ class LeakyBucket:
     def __init__(self, capacity: float, rate: float) -> None:
         if capacity <= 0 or rate <= 0:
             raise ValueError("leaky bucket needs capacity > 0 and rate > 0")
-        self.capacity = capacity
+        self.capacity = float(capacity)
         self.rate = rate
         self.limit = int(capacity)
 
@@ -126,7 +131,10 @@ class LeakyBucket:
         state.empty_at = max(now, state.empty_at + delta / self.rate)
 
     def remaining(self, state: DrainState, now: float) -> int:
-        return whole(self.capacity - self.level(state, now))
+        return whole(self.available(state, now))
+
+    def available(self, state: DrainState, now: float) -> float:
+        return self.capacity - self.level(state, now)
 
     def reset(self, state: DrainState, now: float) -> float:
         return max(0.0, state.empty_at - now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jairouter.core.limits.permits import Clock, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
 from jairouter.core.limits.rate import EPSILON, whole
 
 DEFAULT_SLOT_WAIT = 1.0
@@ -52,6 +52,10 @@ class ConcurrencyLimiter:
         self.held += 1
         limit = self.max_concurrent
         return Permit(self, self.unit, cost, limit, whole(limit - self.inflight), 0.0, now)
+
+    def peek(self) -> Level:
+        limit = float(self.max_concurrent)
+        return Level(limit, max(0.0, limit - self.inflight))
 
     def _refuse(self, cost: float) -> Rejection:
         wait = slot_wait(self._latency, self.inflight)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum, StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 Clock = Callable[[], float]
 """Monotonic seconds; injected so tests control time."""
@@ -162,6 +162,14 @@ class Rejection:
 Decision = Permit | Rejection
 
 
+class Level(NamedTuple):
+    """What a limiter holds now, as a status display shows it: `available` of `capacity`
+    (tokens or permits left, or the room a window has), in the limiter's unit."""
+
+    capacity: float
+    available: float
+
+
 class Limiter(Protocol):
     """One limiter's state for one key (one client, one service, or everything).
 
@@ -184,3 +192,10 @@ class Limiter(Protocol):
 
     def acquire(self, cost: float = 1.0) -> Permit | Rejection:
         """Take `cost` units if the limit allows it now; never waits."""
+
+    def peek(self) -> Level:
+        """Capacity and what is available now, by the clock; for status displays.
+
+        Changes nothing, not even `last_used`: whatever the limiter answers next is what it
+        would have answered had nobody looked.
+        """

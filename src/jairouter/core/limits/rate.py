@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Generic, Protocol, TypeVar
 
-from jairouter.core.limits.permits import Clock, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
 
 S = TypeVar("S")
 
@@ -36,6 +36,8 @@ class RateAlgorithm(Protocol[S]):
 
     limit: int
     """The X-RateLimit-Limit value: the most units the limit ever allows at once."""
+    capacity: float
+    """What `available` counts against: the bucket's size, the window's limit."""
 
     def fresh(self, now: float) -> S:
         """State for a key never seen before (a full bucket, an empty window)."""
@@ -61,6 +63,9 @@ class RateAlgorithm(Protocol[S]):
 
     def reset(self, state: S, now: float) -> float:
         """Seconds until the state is back to full (nothing charged) if unused."""
+
+    def available(self, state: S, now: float) -> float:
+        """Units that could be taken at `now`, as if synced, without syncing: a pure read."""
 
 
 class RateLimiter(Generic[S]):
@@ -123,6 +128,11 @@ class RateLimiter(Generic[S]):
             mark,
             pending=pending,
         )
+
+    def peek(self) -> Level:
+        algorithm = self._algorithm
+        free = algorithm.available(self._state, self._clock()) - self.reserved
+        return Level(algorithm.capacity, max(0.0, free))
 
     def _wait(self, now: float, cost: float) -> float | None:
         algorithm, state = self._algorithm, self._state

@@ -60,6 +60,11 @@ class KeyedLimiters:
             limiter.last_used = now  # keeps the order by last use that the sweep relies on
         return limiter
 
+    def peek(self, key: str) -> Limiter | None:
+        """The limiter `key` has now, if any; unlike `get` it neither creates, reorders nor
+        sweeps, so looking from a status page never keeps a key alive."""
+        return self._limiters.get(key)
+
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + min(self.idle_ttl, SWEEP_EVERY)
         limiters = self._limiters

@@ -17,7 +17,7 @@ from typing import Any
 
 from jairouter.config.limits import RateLimitConfig
 from jairouter.core.limits.build import limiter_factory
-from jairouter.core.limits.permits import Clock, Limiter, Unit
+from jairouter.core.limits.permits import Clock, Level, Limiter, Unit
 from jairouter.core.limits.registry import KeyedLimiters
 from jairouter.core.limits.tokens import estimate_tokens
 
@@ -25,14 +25,22 @@ from jairouter.core.limits.tokens import estimate_tokens
 class ScopedLimit:
     """One configured `rate_limit`: picks the limiter a request uses by the limit's scope."""
 
-    __slots__ = ("_default_max_tokens", "_keyed", "_single", "config", "scope", "unit")
+    __slots__ = (
+        "_default_max_tokens",
+        "_factory",
+        "_keyed",
+        "_single",
+        "config",
+        "scope",
+        "unit",
+    )
 
     def __init__(self, config: RateLimitConfig, clock: Clock) -> None:
         self.config = config
         self.scope = config.scope
         self.unit = Unit(config.unit)
         self._default_max_tokens = config.default_max_tokens
-        factory = limiter_factory(config, clock)
+        self._factory = factory = limiter_factory(config, clock)
         self._single: Limiter | None = None
         self._keyed: KeyedLimiters | None = None
         if config.scope == "global":
@@ -70,3 +78,17 @@ class ScopedLimit:
     def keys(self) -> int:
         """Keys with state now (1 for global): what memory the limit holds."""
         return 1 if self._keyed is None else len(self._keyed)
+
+    def peek(self, key: str = "") -> Level:
+        """The level of `key`'s limiter (the only one for `global`), read without touching it;
+        a key with no state yet shows what a fresh limiter holds: everything."""
+        limiter = self._single
+        if limiter is None:
+            assert self._keyed is not None
+            limiter = self._keyed.peek(key)
+        return self._factory().peek() if limiter is None else limiter.peek()
+
+    @property
+    def capacity(self) -> float:
+        """The capacity each key's limiter starts with, as configured."""
+        return self._factory().peek().capacity  # a fresh limiter, thrown away

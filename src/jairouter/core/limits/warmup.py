@@ -48,6 +48,7 @@ class WarmUp:
     """`rate` permits per second once warm; `warm_up` seconds from cold to warm."""
 
     __slots__ = (
+        "capacity",
         "cold_factor",
         "limit",
         "max_permits",
@@ -70,6 +71,8 @@ class WarmUp:
         self.max_permits = self.threshold + 2.0 * warm_up / (stable + cold)
         self.slope = (cold - stable) / (self.max_permits - self.threshold)
         self.limit = max(1, math.ceil(rate))  # requests per second once warm
+        # No burst: one request at a time, each pushing back the next free moment.
+        self.capacity = 1.0
 
     def fresh(self, now: float) -> WarmUpState:
         return WarmUpState(self.max_permits, now)  # starts cold, as Guava's does
@@ -110,7 +113,10 @@ class WarmUp:
         state.next_free = max(now, state.next_free + delta * self.stable)
 
     def remaining(self, state: WarmUpState, now: float) -> int:
-        return 1 if state.next_free <= now else 0
+        return int(self.available(state, now))
+
+    def available(self, state: WarmUpState, now: float) -> float:
+        return 1.0 if state.next_free <= now else 0.0
 
     def reset(self, state: WarmUpState, now: float) -> float:
         return max(0.0, state.next_free - now)

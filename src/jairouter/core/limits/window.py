@@ -37,12 +37,13 @@ class WindowState:
 class SlidingWindow:
     """Allows `limit` units per sliding `window` seconds, by the weighted two-window count."""
 
-    __slots__ = ("limit", "window")
+    __slots__ = ("capacity", "limit", "window")
 
     def __init__(self, limit: int, window: float) -> None:
         if limit <= 0 or window <= 0:
             raise ValueError("sliding window needs limit > 0 and window > 0")
         self.limit = limit
+        self.capacity = float(limit)
         self.window = window
 
     def fresh(self, now: float) -> WindowState:
@@ -57,9 +58,12 @@ class SlidingWindow:
             state.index = index
 
     def count(self, state: WindowState, now: float) -> float:
-        """The weighted number of units in the `window` seconds up to now."""
-        into = now / self.window - state.index  # fraction of the current window gone by
-        return state.previous * (1.0 - into) + state.current
+        """The weighted number of units in the `window` seconds up to now (state synced)."""
+        return self._weighted(state.index, state.previous, state.current, now)
+
+    def _weighted(self, index: int, previous: float, current: float, now: float) -> float:
+        into = now / self.window - index  # fraction of the current window gone by
+        return previous * (1.0 - into) + current
 
     def wait(self, state: WindowState, now: float, cost: float) -> float | None:
         limit, window = self.limit, self.window
@@ -94,6 +98,14 @@ class SlidingWindow:
 
     def remaining(self, state: WindowState, now: float) -> int:
         return whole(self.limit - self.count(state, now))
+
+    def available(self, state: WindowState, now: float) -> float:
+        index = math.floor(now / self.window)
+        if index == state.index:
+            previous, current = state.previous, state.current
+        else:  # what `sync` would roll the window to, without storing it
+            previous, current = (state.current if index == state.index + 1 else 0.0), 0.0
+        return self.limit - self._weighted(index, previous, current, now)
 
     def reset(self, state: WindowState, now: float) -> float:
         to_next = (state.index + 1) * self.window - now
