@@ -6,6 +6,7 @@
     ├── ModelNotFound                404 invalid_request_error / model_not_found
     ├── RateLimited                  429 rate_limit_exceeded (with Retry-After, X-RateLimit-*)
     ├── NoCapacity                   503 service_unavailable (no instance can take the request)
+    │   └── ModelDisabled            503 service_unavailable / model_disabled (all instances off)
     └── UpstreamError                502 upstream_error
         ├── UpstreamUnreachable      502 upstream_unreachable  (connect refused/reset, DNS)
         ├── UpstreamBroken           502 upstream_bad_response (malformed or cut reply)
@@ -72,6 +73,12 @@ class NoCapacity(RouterError):
     status = 503
     type = "service_unavailable"
     code = "no_instance_available"
+
+
+class ModelDisabled(NoCapacity):
+    """The model is configured, but every one of its instances has `enabled: false`."""
+
+    code = "model_disabled"
 
 
 class UpstreamError(RouterError):

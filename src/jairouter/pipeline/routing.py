@@ -22,7 +22,7 @@ from jairouter.core.health import OutlierDetector
 from jairouter.core.limits import ScopedLimit
 from jairouter.core.retry import RetryBudget
 from jairouter.core.stats import InstanceStats, PoolStats
-from jairouter.errors import ModelNotFound
+from jairouter.errors import ModelDisabled, ModelNotFound
 from jairouter.types import ServiceType
 
 Clock = Callable[[], float]
@@ -182,10 +182,14 @@ class RouteTable:
         live = {t.key: t for t in previous.targets()} if previous is not None else {}
         self._pools: dict[ServiceType, dict[str, Pool]] = {}
         self._fallbacks: dict[ServiceType, FallbackConfig] = {}
+        # Models configured with every instance disabled, and one such instance's URL.
+        self._disabled: dict[ServiceType, dict[str, str]] = {}
         for service, svc in config.services.items():
             grouped: dict[str, list[Target]] = {}
+            disabled: dict[str, str] = {}
             for inst in svc.instances:
                 if not inst.enabled:
+                    disabled.setdefault(inst.model, inst.url)
                     continue
                 old = live.get(target_key(service, inst))
                 if old is not None and old.settings == settings_of(service, inst, config):
@@ -200,11 +204,15 @@ class RouteTable:
             }
             if svc.fallback is not None:
                 self._fallbacks[service] = svc.fallback
+            self._disabled[service] = {m: u for m, u in disabled.items() if m not in grouped}
 
     def pool(self, service: ServiceType, model: str) -> Pool:
         pools = self._pools.get(service)
         pool = pools.get(model) if pools else None
         if pool is None:
+            url = self._disabled.get(service, {}).get(model)
+            if url is not None:
+                raise ModelDisabled(_disabled_message(service, model, url), param="model")
             raise ModelNotFound(self._not_found_message(service, model), param="model")
         return pool
 
@@ -245,3 +253,12 @@ class RouteTable:
         available = sorted(self._pools.get(service, {}))
         listing = ", ".join(available) if available else "none are configured"
         return f"the model {model!r} does not exist for {service.value}; available: {listing}"
+
+
+def _disabled_message(service: ServiceType, model: str, url: str) -> str:
+    url = without_password(url)
+    return (
+        f"every instance of the {service.value} model {model!r} is disabled; enable one with "
+        f"`jairouter backends enable {service.value} {model} {url}` "
+        "or POST /admin/instances/enable"
+    )
