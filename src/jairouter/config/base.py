@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+Size = Annotated[ByteSize, Field(ge=1)]
+"""A size in bytes: a plain byte count, or with a unit, 512KB (powers of 1000) or 32MiB (1024)."""
 
 
 class StrictModel(BaseModel):

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from jairouter.config.base import Conflict, StrictModel, raise_conflicts
+from jairouter.config.base import Conflict, Size, StrictModel, raise_conflicts
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.resilience import (
     CircuitBreakerConfig,
@@ -189,7 +189,7 @@ class ServerConfig(StrictModel):
 
     host: str = Field("127.0.0.1", description="Address to bind; loopback unless you mean it.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port to listen on.")
-    max_body_size: ByteSize = Field(
+    max_body_size: Size = Field(
         ByteSize(32 * 1024 * 1024),
         description="Largest request body accepted, e.g. 32MiB; larger bodies get 413.",
     )

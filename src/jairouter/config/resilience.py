@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ByteSize, Field, model_validator
 
-from jairouter.config.base import Conflict, StrictModel, raise_conflicts
+from jairouter.config.base import Conflict, Size, StrictModel, raise_conflicts
 
 InitialHealth = Literal["healthy", "unknown", "unhealthy"]
 
@@ -211,8 +211,10 @@ class FallbackCacheConfig(StrictModel):
     enabled: bool = Field(True, description="Whether successful answers are kept at all.")
     max_entries: int = Field(1000, ge=1, description="Answers kept at most (least recent go).")
     ttl: float = Field(3600.0, gt=0, description="Seconds an answer may be served after it.")
-    max_body_size: int = Field(
-        1024 * 1024, ge=1, description="Largest answer kept, in bytes; larger ones are skipped."
+    max_body_size: Size = Field(
+        ByteSize(1024 * 1024),
+        description="Largest answer kept, e.g. 1MiB or 512KB (or a byte count); larger ones "
+        "are skipped.",
     )
 
 

@@ -163,7 +163,7 @@ class Pool:
             if cache is not None and cache.enabled
             else None
         )
-        self.cache_max_body = cache.max_body_size if cache is not None else 0
+        self.cache_max_body = int(cache.max_body_size) if cache is not None else 0
 
 
 class RouteTable:
