@@ -33,3 +33,6 @@ def reload(
         kept, why = body.get("generation"), body.get("error")
         fail(f"the router kept its config (generation {kept}):\n{why}")
     stdout().print(f"reloaded: the router now serves config generation {body['generation']}")
+    if body.get("restart_needed"):
+        changed = ", ".join(body["restart_needed"])
+        stdout().print(f"[yellow]restart the router to apply {changed}[/] (a reload cannot)")

@@ -53,6 +53,7 @@ def admin_routes(router: Router) -> list[Route]:
             "reloaded": applied,
             "generation": router.reloads.generation,
             "error": router.reloads.error,
+            "restart_needed": router.reloads.restart_needed,
         }
         return _json(body, 200 if applied else 422)
 
@@ -107,6 +108,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
             "applied_at": router.reloads.applied_at,
             "path": str(router.config_path) if router.config_path else None,
             "reload_error": router.reloads.error,
+            "restart_needed": router.reloads.restart_needed,
         },
         "services": services,
         "service_limits": service_limits(router),

@@ -140,6 +140,8 @@ class ReloadResult(BaseModel):
     reloaded: bool
     generation: int
     error: str | None
+    restart_needed: list[str]
+    """`server.*` keys changed in the file that only a restart applies (host, port)."""
 
 
 class BreakerReset(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
@@ -30,7 +31,14 @@ from jairouter.pipeline.routing import RouteTable
 from jairouter.server.admin import admin_routes
 from jairouter.server.metrics import RouterCollector
 from jairouter.server.proxy import ProxyHandler
-from jairouter.server.reload import BackgroundTasks, ReloadLog, on_sighup, watch_file
+from jairouter.server.reload import (
+    BackgroundTasks,
+    ReloadLog,
+    file_contents,
+    on_sighup,
+    restart_needed,
+    watch_file,
+)
 from jairouter.types import ENDPOINTS, Receive, Scope, Send
 from jairouter.upstream.client import UpstreamClient
 
@@ -50,6 +58,7 @@ class Router:
         tune_gc: bool = False,
     ) -> None:
         self.config = config
+        self._listening = config.server  # what a reload cannot change
         self._tune_gc = tune_gc
         self.config_path = config_path.absolute() if config_path is not None else None
         self._rng = rng
@@ -90,7 +99,10 @@ class Router:
         if self._tune_gc:
             quiet_gc()
         if self.config_path is not None:
-            self._tasks.start(watch_file(self.config_path, self.reload), "jairouter-config-watch")
+            # Read before the server is up, so a change made once it is up is a change.
+            loaded = await asyncio.to_thread(file_contents, self.config_path)
+            watch = watch_file(self.config_path, self.reload, loaded)
+            self._tasks.start(watch, "jairouter-config-watch")
             on_sighup(lambda: self._tasks.start(self.reload(), "jairouter-reload"))
         try:
             yield
@@ -135,7 +147,8 @@ class Router:
             self._pipeline.health = prober
         if self._proxy is not None:
             self._proxy.addresses = self.addresses
-        self.reloads.applied()
+            self._proxy.max_body_size = int(config.server.max_body_size)
+        self.reloads.applied(restart_needed(self._listening, config.server))
         if old_prober is not None:
             await old_prober.stop()
         if prober is not None and self._pipeline is not None:

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import PurePath
+from pathlib import Path
 from typing import Any
 
+from jairouter.config.models import ServerConfig
+
 log = logging.getLogger("jairouter.reload")
+
+
+APPLIED_LIVE = frozenset({"max_body_size", "trusted_proxies"})
+"""The `server.*` settings a reload applies; the others (where it listens) need a restart."""
+
+
+def restart_needed(listening: ServerConfig, loaded: ServerConfig) -> list[str]:
+    """The `server.*` keys of `loaded` that differ from those the process started with and
+    that a reload cannot apply."""
+    return [
+        f"server.{name}"
+        for name in ServerConfig.model_fields
+        if name not in APPLIED_LIVE and getattr(listening, name) != getattr(loaded, name)
+    ]
 
 
 class ReloadLog:
@@ -21,12 +38,22 @@ class ReloadLog:
         self.generation = 1  # bumped by every applied config (not a file version)
         self.applied_at = time.time()
         self.error: str | None = None  # why the latest attempt was rejected, if it was
+        self.restart_needed: list[str] = []  # settings applied only by a restart
 
-    def applied(self) -> None:
+    def applied(self, restart_needed: list[str]) -> None:
         self.generation += 1
         self.applied_at = time.time()
         self.error = None
-        log.info("config reloaded (generation %d)", self.generation)
+        self.restart_needed = restart_needed
+        if restart_needed:
+            log.warning(
+                "config reloaded (generation %d), except %s: restart the router to apply %s",
+                self.generation,
+                ", ".join(restart_needed),
+                "it" if len(restart_needed) == 1 else "them",
+            )
+        else:
+            log.info("config reloaded (generation %d)", self.generation)
 
     def failed(self, error: str) -> None:
         self.error = error
@@ -53,15 +80,48 @@ class BackgroundTasks:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def watch_file(path: PurePath, on_change: Callable[[], Awaitable[object]]) -> None:
-    """Call `on_change` whenever the file at absolute `path` changes. The directory is
-    watched, because editors and atomic writers replace a file by renaming another over it."""
+RECHECK_SECONDS = 2.0
+"""Quiet seconds after which the watched file is read again anyway: a change made before the
+watch was in place (or an event the OS dropped) is noticed this late at worst."""
+
+
+async def watch_file(
+    path: Path, on_change: Callable[[], Awaitable[object]], seen: bytes | None
+) -> None:
+    """Call `on_change` whenever the contents of the file at absolute `path` stop being `seen`.
+
+    Directories are watched, not the file: editors and atomic writers rename another file over
+    it, and Kubernetes updates a mounted ConfigMap by re-pointing a `..data` symlink beside it,
+    so the file's own entry never changes. Any event there re-reads the file through its
+    symlinks, and only new contents count: files coming and going beside it reload nothing.
+    """
     from watchfiles import awatch
 
-    target = str(path)
-    async for changes in awatch(str(path.parent), debounce=200, step=50, recursive=False):
-        if any(changed == target for _, changed in changes):
+    async for _ in awatch(
+        *_folders(path),
+        debounce=200,
+        step=50,
+        recursive=False,
+        rust_timeout=int(RECHECK_SECONDS * 1000),
+        yield_on_timeout=True,
+    ):
+        contents = await asyncio.to_thread(file_contents, path)
+        if contents is not None and contents != seen:  # None: mid-swap, or deleted for now
+            seen = contents
             await on_change()
+
+
+def _folders(path: Path) -> set[str]:
+    """The file's directory, and its symlink target's (an edit in place happens there)."""
+    return {str(path.parent), os.path.dirname(os.path.realpath(path))}
+
+
+def file_contents(path: Path) -> bytes | None:
+    """The file's bytes (through symlinks), or None while it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def on_sighup(callback: Callable[[], None]) -> None:
