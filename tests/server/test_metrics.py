@@ -23,7 +23,7 @@ from tests.server.test_disconnect import Settled
 
 MODEL = "m"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
-STREAM = {**CHAT, "stream": True}
+STREAM = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -120,7 +120,13 @@ def test_counters_histograms_and_gauges_after_known_traffic() -> None:
         assert value(samples, "jairouter_ejected", url) == 0
         assert value(samples, "jairouter_retries_total", url) == 0
         assert value(samples, "jairouter_fallbacks_total", service="chat", model=MODEL) == 0
-        assert value(samples, "jairouter_rate_limited_total", service="chat") == 0
+        overhead = "jairouter_gateway_overhead_seconds_count"
+        assert value(samples, overhead, service="chat", model=MODEL) == 7
+        assert value(samples, "jairouter_time_to_first_token_seconds_count", url) == 2
+        # Answers without token limits are counted too: the simulator reports 4 completion
+        # tokens per answer, in the JSON body and in the stream's last event alike.
+        assert value(samples, "jairouter_tokens_total", url, direction="out") == 5 * 4
+        assert not [name for name, _ in samples if name.startswith("jairouter_rate_limit")]
 
 
 def test_the_circuit_state_gauge_follows_the_breaker() -> None:
@@ -132,6 +138,13 @@ def test_the_circuit_state_gauge_follows_the_breaker() -> None:
         samples = scrape(client)
         assert value(samples, "jairouter_circuit_state", sim.url) == 2  # open
         assert value(samples, "jairouter_circuit_opened_total", sim.url) == 1
+        transitions = "jairouter_circuit_transitions_total"
+        assert value(samples, transitions, sim.url, to="open") == 1
+        assert value(samples, transitions, sim.url, to="closed") == 0
+        client.post(
+            "/admin/breakers/reset", json={"service": "chat", "model": MODEL, "url": sim.url}
+        )
+        assert value(scrape(client), transitions, sim.url, to="closed") == 1
 
 
 def test_retries_fallbacks_429s_and_tokens_are_counted() -> None:
@@ -151,7 +164,8 @@ def test_retries_fallbacks_429s_and_tokens_are_counted() -> None:
         assert value(samples, "jairouter_retries_total", good.url) == 0
         assert value(samples, "jairouter_requests_total", bad.url, status_class="5xx") == 1
         assert value(samples, "jairouter_requests_total", good.url, status_class="2xx") == 1
-        assert value(samples, "jairouter_rate_limited_total", service="chat") == 1
+        assert value(samples, "jairouter_rate_limited_total", service="chat", scope="global") == 1
+        assert value(samples, "jairouter_rate_limit_allowed_total", service="chat") == 1
         assert value(samples, "jairouter_tokens_total", good.url, direction="in") > 0
         assert value(samples, "jairouter_tokens_total", good.url, direction="out") == 4
 

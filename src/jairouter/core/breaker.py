@@ -238,6 +238,7 @@ class CircuitBreaker:
         self._open_duration = 0.0
         self._openings = 0
         self._times_opened = 0
+        self.transitions = dict.fromkeys(State, 0)  # times the circuit entered each state
         self._consecutive = 0
         self._window = _Window(config.window)
         self._trials = 0
@@ -346,6 +347,7 @@ class CircuitBreaker:
 
     def _to(self, new: State, now: float, reason: str) -> None:
         self._pending.append((self._state, new, reason))
+        self.transitions[new] += 1
         self._state = new
         self._since = now
         self._reason = reason

@@ -17,6 +17,11 @@ LATENCY_BOUNDS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 )  # fmt: skip
 
+# The router's own time per request is far below a model's: bounds from 50 µs.
+OVERHEAD_BOUNDS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+)  # fmt: skip
+
 # Indexed by `status // 100`; index 0 is an exchange that failed without an HTTP error status:
 # unreachable, timed out, broken off mid-answer, or an error event inside a 200 stream.
 STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
@@ -24,16 +29,18 @@ ERROR = 0
 
 
 class Histogram:
-    """Counts per bucket of `LATENCY_BOUNDS` (not cumulative) and the sum of what was observed."""
+    """Counts per bucket of `bounds` (not cumulative; a last, unbounded bucket follows) and the
+    sum of what was observed."""
 
-    __slots__ = ("counts", "total")
+    __slots__ = ("bounds", "counts", "total")
 
-    def __init__(self) -> None:
-        self.counts = [0] * (len(LATENCY_BOUNDS) + 1)
+    def __init__(self, bounds: tuple[float, ...] = LATENCY_BOUNDS) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
         self.total = 0.0
 
     def observe(self, seconds: float) -> None:
-        self.counts[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        self.counts[bisect_left(self.bounds, seconds)] += 1
         self.total += seconds
 
     def quantile(self, q: float) -> float | None:
@@ -42,28 +49,33 @@ class Histogram:
         count = sum(self.counts)
         if count == 0:
             return None
+        bounds = self.bounds
         rank = q * count
         seen = 0
         for i, n in enumerate(self.counts):
             if n and seen + n >= rank:
-                if i == len(LATENCY_BOUNDS):
-                    return LATENCY_BOUNDS[-1]  # beyond the last bound: its bound is all we know
-                low = LATENCY_BOUNDS[i - 1] if i else 0.0
-                return low + (LATENCY_BOUNDS[i] - low) * (rank - seen) / n
+                if i == len(bounds):
+                    return bounds[-1]  # beyond the last bound: its bound is all we know
+                low = bounds[i - 1] if i else 0.0
+                return low + (bounds[i] - low) * (rank - seen) / n
             seen += n
-        return LATENCY_BOUNDS[-1]
+        return bounds[-1]
 
 
 class InstanceStats:
     """What one instance did: exchanges by status class, their duration, first-byte time of
-    streams, retries its failures caused, and the tokens answers reported."""
+    streams (the instance's headers, and the first token the client got), retries its failures
+    caused, and the tokens answers reported."""
 
-    __slots__ = ("by_class", "duration", "first_byte", "retries", "tokens_in", "tokens_out")
+    __slots__ = (
+        "by_class", "duration", "first_byte", "first_token", "retries", "tokens_in", "tokens_out",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.by_class = [0] * len(STATUS_CLASSES)
         self.duration = Histogram()
         self.first_byte = Histogram()
+        self.first_token = Histogram()  # from the request's arrival, as the client sees it
         self.retries = 0
         self.tokens_in = 0
         self.tokens_out = 0
@@ -74,7 +86,7 @@ class InstanceStats:
         self.duration.observe(seconds)
 
     def usage(self, usage: Mapping[str, Any]) -> None:
-        """Token counts of an answer's `usage` object, already parsed for the token limits."""
+        """Token counts of an answer's `usage` object."""
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(prompt) is int and prompt > 0:  # booleans are not counts
             self.tokens_in += prompt
@@ -94,7 +106,9 @@ class InstanceStats:
 class PoolStats:
     """What one (service, model) pool did as the model a client asked for."""
 
-    __slots__ = ("fallbacks",)
+    __slots__ = ("fallbacks", "overhead")
 
     def __init__(self) -> None:
         self.fallbacks = 0  # answered by a fallback model, the cache or the static answer
+        # The router's own time before a request's first upstream call: limits, choice, breaker.
+        self.overhead = Histogram(OVERHEAD_BOUNDS)

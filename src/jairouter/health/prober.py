@@ -19,6 +19,7 @@ import httpx
 from jairouter.config.resilience import HealthCheckConfig
 from jairouter.core.breaker import Clock
 from jairouter.core.health import Health, ProbeHealth
+from jairouter.core.stats import Histogram
 from jairouter.health.probe import ProbeResult, new_client, probe
 from jairouter.health.target import ProbeTarget
 
@@ -35,7 +36,8 @@ TASK_NAME = "jairouter-prober"
 class Prober:
     """Active health checks of `targets` (those whose `check.enabled` is false are skipped).
 
-    `health[key]` is each target's `ProbeHealth`; `last[key]` its latest `ProbeResult`. Inject
+    `health[key]` is each target's `ProbeHealth`; `last[key]` its latest `ProbeResult`;
+    `durations[key]` a histogram of its probes' latency, for the metrics. Inject
     `sleep` (and `clock`, which dates state changes) so tests need not wait real intervals,
     `rng` to make jitter repeatable, and `client` to share one httpx client (else the prober
     opens its own and closes it when it stops).
@@ -55,6 +57,7 @@ class Prober:
         self.targets = [t for t in targets if t.check.enabled]
         self.health = {t.key: ProbeHealth.from_config(t.check, clock=clock) for t in self.targets}
         self.last: dict[str, ProbeResult] = {}
+        self.durations = {t.key: Histogram() for t in self.targets}
         self._client = client
         self._on_result = on_result
         self._on_change = on_change
@@ -125,6 +128,7 @@ class Prober:
         """Probe `target` once and feed the result to its health."""
         result = await probe(client, target)
         self.last[target.key] = result
+        self.durations[target.key].observe(result.latency)
         if self._on_result is not None:
             self._on_result(target, result)
         health = self.health[target.key]

@@ -20,11 +20,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
-import orjson
 
 from jairouter.core.breaker import Failure, classify
 from jairouter.core.limits import Outcome, PermitSet, usage_tokens
@@ -43,6 +41,7 @@ from jairouter.pipeline.choose import Choice, HealthView, choose
 from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
 from jairouter.pipeline.relay import StreamCut, read_body, relay, response_headers, send_whole
 from jairouter.pipeline.routing import Pool, RouteTable, Target
+from jairouter.pipeline.usage import usage_in_tail
 from jairouter.pipeline.watchdog import Watchdog
 from jairouter.types import ProxyRequest, Send
 from jairouter.upstream.client import UpstreamClient
@@ -66,7 +65,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class Call:
     """One client request on its way: what every try of it needs."""
 
-    __slots__ = ("headers", "permits", "pool", "req", "send")
+    __slots__ = ("arrived", "headers", "permits", "pool", "req", "send", "tried")
 
     def __init__(
         self,
@@ -75,12 +74,15 @@ class Call:
         pool: Pool,
         permits: PermitSet | None,
         headers: Headers,
+        arrived: float,
     ) -> None:
         self.req = req
         self.send = send
         self.pool = pool  # of the requested model, whichever model ends up answering
         self.permits = permits  # the service-level limits it passed
         self.headers = headers  # X-RateLimit-* for the answer
+        self.arrived = arrived  # perf_counter() when the pipeline got it
+        self.tried = False  # whether an instance was asked yet
 
 
 class Pipeline:
@@ -107,9 +109,10 @@ class Pipeline:
 
     async def handle(self, req: ProxyRequest, send: Send) -> None:
         """Raises a RouterError only before the response to the client has started."""
+        arrived = time.perf_counter()
         pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
         permits, limit_headers = self.admission.admit(req)
-        call = Call(req, send, pool, permits, limit_headers)
+        call = Call(req, send, pool, permits, limit_headers, arrived)
         if permits is None:
             await self._serve(pool, call)
             return
@@ -192,6 +195,9 @@ class Pipeline:
         cancelled = False
         status = ERROR  # the instance's HTTP status, once it answered
         started = time.perf_counter()
+        if not call.tried:  # the router's own time, not a retry's wait for other instances
+            call.tried = True
+            call.pool.stats.overhead.observe(started - call.arrived)
         watchdog = Watchdog(target.label, target.first_byte, target.idle, target.total)
         try:
             resp = await self._open(call.req, target, watchdog)
@@ -246,26 +252,27 @@ class Pipeline:
         if resp.status == 429 or resp.status >= 500:
             body = target.adapter.translate_error(resp.status, await read_body(resp, watchdog))
             raise UpstreamStatus(resp, body, extra)
-        # Token limits, service-wide or the instance's own, settle to the answer's real usage.
-        counted = _token_permits(call.permits, choice.permits)
         cache = call.pool.cache  # answers are kept under the model the client asked for
-        keep = bool(counted) or (cache is not None and resp.status == 200 and not req.stream)
+        keep = cache is not None and resp.status == 200 and not req.stream
         seen = await relay(resp, target.adapter, req, call.send, extra, watchdog, keep)
-        if seen.body is not None:
-            usage = _usage(seen.body, req.stream) if counted else None
+        if seen.first_sent and req.stream:
+            target.stats.first_token.observe(seen.first_sent - call.arrived)
+        usage = usage_in_tail(seen.tail, seen.before_tail)
+        if usage is not None:
+            target.stats.usage(usage)
+            # Token limits, service-wide or the instance's own, settle to the real usage.
             tokens = usage_tokens(usage)
-            if usage is not None and tokens is not None:
-                for permits in counted:
+            if tokens is not None:
+                for permits in _token_permits(call.permits, choice.permits):
                     permits.settle(tokens)
-                target.stats.usage(usage)
-            if (
-                cache is not None
-                and not req.stream  # a stream keeps only its usage event
-                and seen.broken is None
-                and len(seen.body) <= call.pool.cache_max_body
-            ):
-                ctype = resp.headers.get("Content-Type", "application/json").encode()
-                cache.put(cache_key(req), (ctype, seen.body))
+        if (
+            cache is not None
+            and seen.body is not None
+            and seen.broken is None
+            and len(seen.body) <= call.pool.cache_max_body
+        ):
+            ctype = resp.headers.get("Content-Type", "application/json").encode()
+            cache.put(cache_key(req), (ctype, seen.body))
         if seen.broken is not None:
             return classify(error=seen.broken)
         if seen.stream_error is not None:
@@ -330,24 +337,3 @@ def _token_permits(service: PermitSet | None, instance: PermitSet | None) -> Seq
 
 def _outcome(failure: Failure | None) -> Outcome:
     return Outcome.OK if failure is None else Outcome.DROPPED
-
-
-def _usage(body: bytes, stream: bool) -> Mapping[str, Any] | None:
-    """The answer's `usage`: the JSON body's, or a stream's last one that reports tokens."""
-    if not stream:
-        try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        usage = answer.get("usage") if isinstance(answer, dict) else None
-        return usage if isinstance(usage, dict) else None
-    for line in reversed(body.split(b"\n")):
-        if line.startswith(b"data: {") and b'"usage"' in line:
-            try:
-                event = orjson.loads(line[6:])
-            except orjson.JSONDecodeError:
-                continue
-            usage = event.get("usage") if isinstance(event, dict) else None
-            if isinstance(usage, dict) and usage_tokens(usage) is not None:
-                return usage
-    return None

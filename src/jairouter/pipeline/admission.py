@@ -8,7 +8,7 @@ from collections.abc import Callable
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.models import Config
 from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_all
-from jairouter.core.limits.permits import Permit, Unit
+from jairouter.core.limits.permits import Limiter, Permit, Unit
 from jairouter.errors import RateLimited
 from jairouter.types import ProxyRequest, ServiceType
 
@@ -39,8 +39,14 @@ class Admission:
         self._shared: dict[RateLimitConfig, ScopedLimit] = {
             c: limit for c, limit in shared.items() if id(limit) in used
         }
-        # Requests refused here (429), per service; the count outlives reloads.
-        self.rejected: dict[ServiceType, int] = previous.rejected if previous else {}
+        # Requests that passed, and those refused here (429) by the scope of the limit that
+        # refused them, per service; the counts outlive reloads.
+        self.allowed: dict[ServiceType, int] = previous.allowed if previous else {}
+        self.rejected: dict[tuple[ServiceType, str], int] = previous.rejected if previous else {}
+        for service, limits in self._limits.items():  # zeros, so that a rate of them exists
+            self.allowed.setdefault(service, 0)
+            for scoped in limits:
+                self.rejected.setdefault((service, scoped.scope), 0)
 
     def limits(self, service: ServiceType) -> list[ScopedLimit]:
         """The limits requests to `service` pass here, for the status API to read."""
@@ -62,9 +68,19 @@ class Admission:
         ]
         decision = acquire_all(wanted)
         if isinstance(decision, Rejection):
-            self.rejected[req.endpoint.service] = self.rejected.get(req.endpoint.service, 0) + 1
+            key = (req.endpoint.service, _refusing_scope(limits, wanted))
+            self.rejected[key] = self.rejected.get(key, 0) + 1
             raise limited(decision)
+        self.allowed[req.endpoint.service] = self.allowed.get(req.endpoint.service, 0) + 1
         return decision, permit_headers(decision)
+
+
+def _refusing_scope(limits: list[ScopedLimit], wanted: list[tuple[Limiter, float]]) -> str:
+    """The scope of the first limit that refuses (the request's permits are given back)."""
+    for limit, (limiter, cost) in zip(limits, wanted, strict=True):
+        if limiter.check(cost) is not None:
+            return limit.scope
+    return limits[-1].scope  # not reached: `check` refuses whatever `acquire` refused
 
 
 def limited(rejection: Rejection) -> RateLimited:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import aiohttp
 
@@ -35,16 +36,18 @@ _JSON = b"application/json"
 
 
 class Relayed:
-    """What the relay saw that later stages need: failures inside a 200, and the body."""
+    """What the relay saw that later stages need: failures inside a 200, the body, the last
+    two chunks (where `usage` is), and when the first chunk went to the client."""
 
-    __slots__ = ("body", "broken", "stream_error")
+    __slots__ = ("before_tail", "body", "broken", "first_sent", "stream_error", "tail")
 
     def __init__(self) -> None:
         self.stream_error: str | None = None  # an error event inside a 200 stream
         self.broken: RouterError | None = None  # the upstream failed after the answer began
-        # Only when asked for: the whole body (non-stream), or the last chunk of a stream that
-        # mentions "usage" (streams report it in their last event; never buffered whole).
-        self.body: bytes | None = None
+        self.body: bytes | None = None  # the whole body, when asked to keep it
+        self.tail = b""  # the last chunk sent
+        self.before_tail = b""  # the one before it
+        self.first_sent = 0.0  # perf_counter() when the first chunk was sent
 
 
 def response_headers(
@@ -99,6 +102,7 @@ async def relay(
         ctype = translator.content_type.encode()
         await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, ctype), body)
         seen.body = body if keep_body else None
+        seen.tail = body
         return seen
     await _relay_stream(resp, req, send, extra, translator, watchdog, keep_body, seen)
     return seen
@@ -123,8 +127,8 @@ async def _relay_stream(
     whole_events = req.stream and translator is None
     torn = b""
     kept: list[bytes] = []
-    keep_usage = keep_body and req.stream
-    keep_all = keep_body and not req.stream
+    before = last = b""
+    first_sent = 0.0
     loop = asyncio.get_running_loop()
     try:
         async for chunk in resp.content.iter_any():
@@ -138,11 +142,12 @@ async def _relay_stream(
                 chunk, torn = chunk[:end], chunk[end:]
             if watch_errors and b'"error"' in chunk:
                 seen.stream_error = _error_event(chunk)
-            if keep_all:
+            if keep_body:
                 kept.append(chunk)
-            elif keep_usage and b'"usage"' in chunk:
-                seen.body = chunk
             if chunk:
+                if not first_sent:
+                    first_sent = time.perf_counter()
+                before, last = last, chunk
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         tail = translator.finish() if translator is not None else torn
     except (aiohttp.ClientError, RouterError, TimeoutError) as exc:
@@ -152,11 +157,12 @@ async def _relay_stream(
             seen.broken = watchdog.error(exc)
         await _abort(resp, req, send, seen.broken, exc)
         return
-    if keep_all:
+    if keep_body:
         kept.append(tail)
         seen.body = b"".join(kept)
-    elif keep_usage and b'"usage"' in tail:
-        seen.body = tail
+    if tail:
+        before, last = last, tail
+    seen.tail, seen.before_tail, seen.first_sent = last, before, first_sent
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 

@@ -48,7 +48,7 @@ def admin_routes(router: Router) -> list[Route]:
         return _json(status_snapshot(router, started))
 
     async def reload(request: Request) -> Response:
-        applied = await router.reload()
+        applied = await router.reload_everywhere()
         body = {
             "reloaded": applied,
             "generation": router.reloads.generation,
@@ -102,6 +102,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
             )
     return {
         "version": __version__,
+        "pid": os.getpid(),  # the worker that answered, with `serve --workers N`
         "uptime": round(time.time() - started, 3),
         "config": {
             "generation": router.reloads.generation,

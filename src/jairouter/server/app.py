@@ -8,11 +8,12 @@ import gc
 import os
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,7 +30,8 @@ from jairouter.pipeline import Pipeline
 from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
 from jairouter.server.admin import admin_routes
-from jairouter.server.metrics import RouterCollector
+from jairouter.server.admin_breakers import close_circuit
+from jairouter.server.metrics import GAUGES, read, render
 from jairouter.server.proxy import ProxyHandler
 from jairouter.server.reload import (
     BackgroundTasks,
@@ -39,7 +41,9 @@ from jairouter.server.reload import (
     restart_needed,
     watch_file,
 )
-from jairouter.types import ENDPOINTS, Receive, Scope, Send
+from jairouter.server.snapshot import Snapshot, merge
+from jairouter.server.workers import RUN_DIR_ENV, Workers
+from jairouter.types import ENDPOINTS, Receive, Scope, Send, ServiceType
 from jairouter.upstream.client import UpstreamClient
 
 CONFIG_ENV = "JAIROUTER_CONFIG"
@@ -47,7 +51,8 @@ CONFIG_ENV = "JAIROUTER_CONFIG"
 
 class Router:
     """One router process: routes built from a config, the upstream client once started, and
-    the reload machinery that swaps configs without dropping traffic."""
+    the reload machinery that swaps configs without dropping traffic. With `run_dir` it is one
+    worker of several (`server.workers`): metrics, reloads and breaker resets span them all."""
 
     def __init__(
         self,
@@ -56,6 +61,7 @@ class Router:
         config_path: Path | None = None,
         *,
         tune_gc: bool = False,
+        run_dir: Path | None = None,
     ) -> None:
         self.config = config
         self._listening = config.server  # what a reload cannot change
@@ -71,9 +77,15 @@ class Router:
         self._proxy: ProxyHandler | None = None
         self._client: UpstreamClient | None = None
         self._tasks = BackgroundTasks()
-        # A registry of its own: several routers in one process (tests) must not share one.
-        self.metrics_registry = CollectorRegistry(auto_describe=False)
-        self.metrics_registry.register(RouterCollector(lambda: self.routes, lambda: self.admission))
+        self.workers = (
+            Workers(
+                run_dir,
+                self.read_metrics,
+                {"reload": self._reload_here, "close-circuit": self._close_circuit_here},
+            )
+            if run_dir is not None
+            else None
+        )
         self.app = Starlette(
             routes=[
                 Route("/v1/models", self.list_models, methods=["GET"]),
@@ -104,9 +116,13 @@ class Router:
             watch = watch_file(self.config_path, self.reload, loaded)
             self._tasks.start(watch, "jairouter-config-watch")
             on_sighup(lambda: self._tasks.start(self.reload(), "jairouter-reload"))
+        if self.workers is not None:
+            await self.workers.start()
         try:
             yield
         finally:
+            if self.workers is not None:
+                await self.workers.stop()
             self._proxy = None
             await self._tasks.stop()
             if self.prober is not None:
@@ -132,6 +148,21 @@ class Router:
             return False
         await self.apply(config)
         return True
+
+    async def reload_everywhere(self) -> bool:
+        """`reload()` here, then in every sibling worker (they load the same file)."""
+        applied = await self.reload()
+        if self.workers is not None:
+            await self.workers.broadcast({"command": "reload"})
+        return applied
+
+    async def _reload_here(self, _request: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"reloaded": await self.reload()}
+
+    async def _close_circuit_here(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        service = ServiceType(request["service"])
+        target = close_circuit(self.routes, service, request["model"], request["url"])
+        return {"closed": target is not None}
 
     async def apply(self, config: Config) -> None:
         """Swap in `config` at once: new instances join, removed ones finish what they hold and
@@ -178,11 +209,19 @@ class Router:
     async def health(self, _request: Request) -> Response:
         return _json({"status": "ok"})
 
+    def read_metrics(self) -> Snapshot:
+        """This process's counters (this worker's only, with several)."""
+        return read(self.routes, self.admission, self.prober)
+
     async def metrics(self, _request: Request) -> Response:
-        """GET /metrics: Prometheus text format, built from the live counters at each scrape.
-        Open like /health, not behind the admin guard; restrict it at the edge if needed."""
-        body = generate_latest(self.metrics_registry)
-        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        """GET /metrics: Prometheus text format, built from the live counters at each scrape,
+        those of every worker with several. Open like /health, not behind the admin guard;
+        restrict it at the edge if needed."""
+        snapshot = self.read_metrics()
+        if self.workers is not None:
+            live, departed = await self.workers.snapshots()
+            snapshot = merge([snapshot, *live], departed, GAUGES)
+        return Response(render(snapshot), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _json(payload: object, status: int = 200) -> Response:
@@ -209,6 +248,7 @@ def _prober(config: Config, previous: Prober | None) -> Prober | None:
             old = previous.check_of(target.key)
             if old is not None and old == target.check:
                 prober.health[target.key] = previous.health[target.key]
+                prober.durations[target.key] = previous.durations[target.key]
     return prober
 
 
@@ -230,16 +270,23 @@ def create_app(
     config_path: Path | None = None,
     *,
     tune_gc: bool = False,
+    run_dir: Path | None = None,
 ) -> Router:
     """An ASGI app serving `config`; with `config_path`, it reloads when the file changes.
-    `tune_gc` is for a process that only serves (not for one shared with tests or tools)."""
-    return Router(config, rng, config_path, tune_gc=tune_gc)
+    `tune_gc` is for a process that only serves (not for one shared with tests or tools);
+    `run_dir` makes it one worker of several (`server.workers`)."""
+    return Router(config, rng, config_path, tune_gc=tune_gc, run_dir=run_dir)
 
 
 def app_from_env() -> Router:
-    """Factory for uvicorn workers: loads the config file named by $JAIROUTER_CONFIG."""
+    """Factory for uvicorn workers: loads the config file named by $JAIROUTER_CONFIG, and
+    joins its siblings through the run directory named by $JAIROUTER_RUN_DIR."""
     from jairouter.adapters.registry import capabilities
     from jairouter.config.loader import load_config
 
     path = Path(os.environ[CONFIG_ENV])
-    return create_app(load_config(path, adapters=capabilities()), config_path=path, tune_gc=True)
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    config = load_config(path, adapters=capabilities())
+    return create_app(
+        config, config_path=path, tune_gc=True, run_dir=Path(run_dir) if run_dir else None
+    )

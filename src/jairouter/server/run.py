@@ -8,6 +8,7 @@ import errno
 import os
 import signal
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from uvicorn.supervisors import Multiprocess
 
 from jairouter.config.models import Config
 from jairouter.server.app import CONFIG_ENV, create_app
+from jairouter.server.workers import RUN_DIR_ENV
 from jairouter.types import ASGIApp
 
 DRAIN_SECONDS = 30
@@ -74,7 +76,8 @@ def serve(
             cfg = uvicorn_config(app, host=host, port=port, log_level=log_level)
             uvicorn.Server(cfg).run(sockets=[sock])
             return
-        # Worker processes import the app themselves, so they load the file by path.
+        # Worker processes import the app themselves, so they load the file by path; they
+        # share counters and commands through a directory that lives as long as this serve.
         os.environ[CONFIG_ENV] = str(config_path.resolve())
         cfg = uvicorn_config(
             "jairouter.server.app:app_from_env",
@@ -84,7 +87,9 @@ def serve(
             port=port,
             log_level=log_level,
         )
-        Multiprocess(cfg, sockets=[sock]).run()
+        with tempfile.TemporaryDirectory(prefix="jairouter-") as run_dir:
+            os.environ[RUN_DIR_ENV] = run_dir
+            Multiprocess(cfg, sockets=[sock]).run()
 
 
 def bind(host: str, port: int, *, fallback_to_free: bool) -> socket.socket:
