@@ -234,3 +234,17 @@ def test_histogram_quantiles_interpolate_inside_buckets(
     for seconds in observed:
         histogram.observe(seconds)
     assert histogram.quantile(q) == pytest.approx(expected)
+
+
+def test_probes_show_as_health_state_and_probe_durations() -> None:
+    check = {"enabled": True, "interval": 0.05, "jitter": 0, "initial_state": "unknown", "rise": 1}
+    with backend() as (sim, _), serving(config(sim.url, health_check=check)) as (_, client):
+        probes = "jairouter_health_probe_duration_seconds_count"
+        for _ in range(1000):  # until the first probe is in
+            samples = scrape(client)
+            if value(samples, probes, sim.url) > 0:
+                break
+        assert value(samples, probes, sim.url) > 0
+        assert value(samples, "jairouter_health_state", sim.url, state="healthy") == 1
+        assert value(samples, "jairouter_health_state", sim.url, state="unknown") == 0
+        assert value(samples, "jairouter_health_state", sim.url, state="unhealthy") == 0
