@@ -111,17 +111,18 @@ def test_counters_histograms_and_gauges_after_known_traffic() -> None:
             for cls in ("2xx", "4xx", "5xx", "error")
         }
         assert counts == {"2xx": 5, "4xx": 1, "5xx": 1, "error": 0}
-        assert value(samples, "jairouter_request_duration_seconds_count", url) == 7
-        assert value(samples, "jairouter_request_duration_seconds_bucket", url, le="+Inf") == 7
-        assert value(samples, "jairouter_request_duration_seconds_sum", url) > 0
+        assert value(samples, "jairouter_upstream_duration_seconds_count", url) == 7
+        assert value(samples, "jairouter_upstream_duration_seconds_bucket", url, le="+Inf") == 7
+        assert value(samples, "jairouter_upstream_duration_seconds_sum", url) > 0
         assert value(samples, "jairouter_upstream_ttfb_seconds_count", url) == 2
         assert value(samples, "jairouter_inflight", url) == 0
         assert value(samples, "jairouter_circuit_state", url) == 0
         assert value(samples, "jairouter_ejected", url) == 0
         assert value(samples, "jairouter_retries_total", url) == 0
         assert value(samples, "jairouter_fallbacks_total", service="chat", model=MODEL) == 0
-        overhead = "jairouter_gateway_overhead_seconds_count"
-        assert value(samples, overhead, service="chat", model=MODEL) == 7
+        pool = {"service": "chat", "model": MODEL}
+        assert value(samples, "jairouter_request_duration_seconds_count", **pool) == 7
+        assert value(samples, "jairouter_gateway_overhead_seconds_count", **pool) == 7
         assert value(samples, "jairouter_time_to_first_token_seconds_count", url) == 2
         # Answers without token limits are counted too: the simulator reports 4 completion
         # tokens per answer, in the JSON body and in the stream's last event alike.
@@ -195,7 +196,7 @@ def test_counters_survive_a_reload_that_keeps_the_instance() -> None:
         samples = scrape(client)
         assert value(samples, "jairouter_requests_total", kept.url, status_class="2xx") == 3
         assert value(samples, "jairouter_requests_total", added.url, status_class="2xx") == 0
-        assert value(samples, "jairouter_request_duration_seconds_count", kept.url) == 3
+        assert value(samples, "jairouter_upstream_duration_seconds_count", kept.url) == 3
 
 
 def test_instance_counters_for_the_status_snapshot() -> None:

@@ -91,7 +91,7 @@ def test_every_worker_reports_the_whole_routers_counts(tmp_path: Path) -> None:
         for _ in range(10):  # new connections: different workers answer
             samples = settled(client, sim.url)
             assert value(samples, "jairouter_requests_total", sim.url, status_class="2xx") == sent
-            assert value(samples, "jairouter_request_duration_seconds_count", sim.url) == sent
+            assert value(samples, "jairouter_upstream_duration_seconds_count", sim.url) == sent
             assert value(samples, "jairouter_tokens_total", sim.url, direction="out") == sent * 4
 
         # A worker that exits takes its counts nowhere: they stay in the total.

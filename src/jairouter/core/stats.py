@@ -106,9 +106,11 @@ class InstanceStats:
 class PoolStats:
     """What one (service, model) pool did as the model a client asked for."""
 
-    __slots__ = ("fallbacks", "overhead")
+    __slots__ = ("duration", "fallbacks", "overhead")
 
     def __init__(self) -> None:
         self.fallbacks = 0  # answered by a fallback model, the cache or the static answer
+        # From the request's arrival to its answer's end, retries and fallbacks included.
+        self.duration = Histogram()
         # The router's own time before a request's first upstream call: limits, choice, breaker.
         self.overhead = Histogram(OVERHEAD_BOUNDS)

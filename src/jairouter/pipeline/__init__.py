@@ -113,15 +113,14 @@ class Pipeline:
         pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
         permits, limit_headers = self.admission.admit(req)
         call = Call(req, send, pool, permits, limit_headers, arrived)
-        if permits is None:
-            await self._serve(pool, call)
-            return
         outcome = Outcome.IGNORED
-        started = self.clock()
+        started = self.clock() if permits is not None else 0.0
         try:
             outcome = await self._serve(pool, call)
         finally:
-            permits.release(outcome, self.clock() - started)
+            pool.stats.duration.observe(time.perf_counter() - arrived)
+            if permits is not None:
+                permits.release(outcome, self.clock() - started)
 
     async def _serve(self, pool: Pool, call: Call) -> Outcome:
         """The requested model's pool, then its fallback models, then fallback answers."""

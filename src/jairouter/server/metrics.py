@@ -59,8 +59,15 @@ FAMILIES = {
         Family(
             "jairouter_request_duration_seconds",
             "histogram",
-            "Duration of exchanges with an instance, from sending the request upstream until "
-            "the answer's last byte reached the client.",
+            "Requests as the client sees them, by the model asked for: from the router "
+            "receiving the request to the answer's end, retries and fallbacks included.",
+            POOL,
+        ),
+        Family(
+            "jairouter_upstream_duration_seconds",
+            "histogram",
+            "Exchanges with an instance, from sending the request upstream until the answer's "
+            "last byte reached the client.",
             INSTANCE,
         ),
         Family(
@@ -174,6 +181,7 @@ def read(routes: RouteTable, admission: Admission, prober: Prober | None) -> Sna
         service = pool.service.value
         services[service] = None
         s["jairouter_fallbacks"][service, pool.model] = pool.stats.fallbacks
+        s["jairouter_request_duration_seconds"][service, pool.model] = _value(pool.stats.duration)
         s["jairouter_gateway_overhead_seconds"][service, pool.model] = _value(pool.stats.overhead)
         for target in pool.targets:
             labels = (service, target.config.model, without_password(target.config.url))
@@ -181,7 +189,7 @@ def read(routes: RouteTable, admission: Admission, prober: Prober | None) -> Sna
             for name, count in zip(STATUS_CLASSES, stats.by_class, strict=True):
                 if count or name in _ALWAYS:
                     s["jairouter_requests"][(*labels, name)] = count
-            s["jairouter_request_duration_seconds"][labels] = _value(stats.duration)
+            s["jairouter_upstream_duration_seconds"][labels] = _value(stats.duration)
             s["jairouter_upstream_ttfb_seconds"][labels] = _value(stats.first_byte)
             s["jairouter_time_to_first_token_seconds"][labels] = _value(stats.first_token)
             s["jairouter_inflight"][labels] = target.inflight
