@@ -176,6 +176,12 @@ def start_router(services: Services, config: Path, workers: int) -> Service:
     return svc
 
 
+def get_text(url: str, timeout: float = 5.0) -> str:
+    """GET `url` straight (never through a proxy from the environment)."""
+    with _NO_PROXY.open(url, timeout=timeout) as resp:
+        return str(resp.read().decode())
+
+
 def wait_http(svc: Service, path: str, timeout: float = 60.0) -> None:
     """Poll GET `path` until it answers below 500, or fail with the service's log."""
     deadline = time.monotonic() + timeout

@@ -1,10 +1,11 @@
 """Soak: hold many slow streams open, push 100k+ requests through, and look for leaks.
 
 Leaks show as RSS that keeps growing with requests (the slope over the second half of the run
-must be near zero), and as descriptors or sockets that outlive their requests. The router has no
-status API yet, so "in flight" is read from /proc: client connections still established once the
-load is gone (must be 0) and upstream connections, which may stay idle in the keep-alive pool but
-must drain once its keep-alive time passes (up to twice that: see `SoakPlan.drain_wait_s`).
+must be near zero), and as descriptors or sockets that outlive their requests: client
+connections still established once the load is gone (from /proc, must be 0), the router's own
+in-flight gauges (`jairouter_inflight` on /metrics, must return to 0), and upstream connections,
+which may stay idle in the keep-alive pool but must drain once its keep-alive time passes (up to
+twice that: see `SoakPlan.drain_wait_s`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import load
 import procstat
-from services import LOAD_CPU, Service
+from services import LOAD_CPU, Service, get_text
 
 POOL_KEEPALIVE_S = 60  # jairouter.upstream.client.UpstreamClient's keepalive_seconds default
 PLATEAU = 0.5  # MB per 10k requests: growth below this over the second half counts as flat
@@ -44,6 +45,15 @@ class SoakPlan:
 def _point(router: Service, upstream_ports: set[int], requests: int) -> Point:
     s = procstat.sockets(router.pid, router.port, upstream_ports)
     return Point(requests, procstat.rss_mb(router.pid), s.fds, s.client_conns, s.upstream_conns)
+
+
+def inflight(router: Service) -> int:
+    """The router's exchanges in progress: the sum of its `jairouter_inflight` gauges."""
+    total = 0.0
+    for line in get_text(router.url + "/metrics").splitlines():
+        if line.startswith("jairouter_inflight{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return round(total)
 
 
 def slope_mb_per_10k(points: list[Point]) -> float | None:
@@ -79,7 +89,8 @@ def run_soak(
             if held.client_conns >= plan.holds:
                 break
             time.sleep(0.2)
-        say(f"soak: {plan.holds} slow streams open {held}")
+        inflight_holding = inflight(router)
+        say(f"soak: {plan.holds} slow streams open {held}, {inflight_holding} in flight")
 
         points = [held]
         total = 0
@@ -102,7 +113,8 @@ def run_soak(
 
     time.sleep(2)
     after = _point(router, ports, total)
-    say(f"soak: after {after}; waiting for idle upstream connections to close")
+    inflight_after = inflight(router)
+    say(f"soak: after {after}, {inflight_after} in flight; waiting for idle upstream connections")
     drained_after = None
     start = time.monotonic()
     drained = after
@@ -134,7 +146,8 @@ def run_soak(
         "soak_upstream_conns_after": after.upstream_conns,
         "soak_upstream_conns_drained": drained.upstream_conns,
         "soak_pool_drained_after_s": None if drained_after is None else round(drained_after, 1),
-        "soak_in_flight_after": "pending the metrics endpoint; client connections above stand in",
+        "soak_inflight_holding": inflight_holding,
+        "soak_inflight_after": inflight_after,
         "soak_points": [asdict(p) for p in points],
     }
 
@@ -151,6 +164,11 @@ def soak_verdicts(figures: dict[str, object]) -> list[str]:
         (
             f"client connections after: {figures.get('soak_client_conns_after')} (must be 0)",
             figures.get("soak_client_conns_after") == 0,
+        ),
+        (
+            f"in flight (jairouter_inflight): {figures.get('soak_inflight_holding')} while the "
+            f"slow streams were held, {figures.get('soak_inflight_after')} after (must be 0)",
+            figures.get("soak_inflight_after") == 0,
         ),
         (
             f"fds {figures.get('soak_fds_before')} before, {figures.get('soak_fds_holding')} "
