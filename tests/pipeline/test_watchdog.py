@@ -7,12 +7,13 @@ import asyncio
 import pytest
 
 from jairouter.errors import UpstreamTimeout
+from jairouter.pipeline.timers import Timers
 from jairouter.pipeline.watchdog import FIRST_BYTE, TOTAL, Watchdog
 
 
 async def _wait_headers(first_byte: float | None, total: float | None) -> Watchdog:
     """Waits for headers that never come, as `Pipeline._open` does, until a timeout claims it."""
-    watchdog = Watchdog("m@upstream", first_byte, None, total)
+    watchdog = Watchdog(Timers(tick=0.005), "m@upstream", first_byte, None, total)
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError as cancelled:
@@ -47,13 +48,25 @@ async def test_a_cancellation_from_elsewhere_is_not_swallowed() -> None:
         await task
 
 
+class Canceller:
+    """Cancels a task from the same timer tick as a watchdog due at the same time."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self.task = task
+        self.slot = 0
+
+    def fire(self, now: float) -> None:
+        self.task.cancel()  # e.g. the client disconnected
+
+
 async def test_a_cancellation_racing_the_expiry_still_cancels() -> None:
     """The watchdog and someone else cancel in the same loop turn: the task stays cancelled."""
-    loop = asyncio.get_running_loop()
+    tick = 0.005
+    timers = Timers(tick)
     made: list[Watchdog] = []
 
     async def waiting() -> None:
-        watchdog = Watchdog("m@upstream", 0.02, None, None)
+        watchdog = Watchdog(timers, "m@upstream", 0.02, None, None)
         made.append(watchdog)
         try:
             await asyncio.Event().wait()
@@ -65,15 +78,14 @@ async def test_a_cancellation_racing_the_expiry_still_cancels() -> None:
 
     task = asyncio.create_task(waiting())
     await asyncio.sleep(0)
-    handle = made[0]._handle
-    assert handle is not None
-    loop.call_at(handle.when(), task.cancel)  # due with the watchdog's own check
+    timers.arm(Canceller(task), (made[0].slot - 0.5) * tick)  # the watchdog's own slot
     with pytest.raises(asyncio.CancelledError):
         await task
     assert made[0].expired == FIRST_BYTE
 
 
 async def test_no_timeouts_set_arms_no_timer() -> None:
-    watchdog = Watchdog("m@upstream", None, None, None)
-    assert watchdog._handle is None
+    timers = Timers()
+    watchdog = Watchdog(timers, "m@upstream", None, None, None)
+    assert not timers._buckets
     watchdog.stop()

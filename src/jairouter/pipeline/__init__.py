@@ -41,6 +41,7 @@ from jairouter.pipeline.choose import Choice, HealthView, choose
 from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
 from jairouter.pipeline.relay import StreamCut, read_body, relay, response_headers, send_whole
 from jairouter.pipeline.routing import Pool, RouteTable, Target
+from jairouter.pipeline.timers import Timers
 from jairouter.pipeline.usage import usage_in_tail
 from jairouter.pipeline.watchdog import Watchdog
 from jairouter.types import ProxyRequest, Send
@@ -106,6 +107,7 @@ class Pipeline:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.timers = Timers()  # the request path's timeouts, and the server's, share one timer
 
     async def handle(self, req: ProxyRequest, send: Send) -> None:
         """Raises a RouterError only before the response to the client has started."""
@@ -197,7 +199,7 @@ class Pipeline:
         if not call.tried:  # the router's own time, not a retry's wait for other instances
             call.tried = True
             call.pool.stats.overhead.observe(started - call.arrived)
-        watchdog = Watchdog(target.label, target.first_byte, target.idle, target.total)
+        watchdog = Watchdog(self.timers, target.label, target.first_byte, target.idle, target.total)
         try:
             resp = await self._open(call.req, target, watchdog)
             watchdog.answered(resp)

@@ -1,9 +1,9 @@
-"""Upstream timeouts of one exchange, first byte, idle and total, kept by one timer.
+"""Upstream timeouts of one exchange, first byte, idle and total, kept by one coarse timer.
 
 `asyncio.timeout` around the request, aiohttp's own timer for the total and a second timer for
-silences mid-answer were three timer set-ups and tear-downs per request. One timer, armed at the
-earliest moment any of the three could run out and re-armed from there, checks them all; the
-relay only stamps the time of each chunk.
+silences mid-answer were three timer set-ups and tear-downs per request. One timer (`Timers`),
+armed at the earliest moment any of the three could run out and re-armed from there, checks them
+all; the relay only stamps the time of each chunk.
 
 An expiry before the response headers cancels the exchange's task (like `asyncio.timeout`, and
 telling its own cancellation from anyone else's the same way); after them, it closes the
@@ -18,6 +18,7 @@ import math
 import aiohttp
 
 from jairouter.errors import UpstreamError, UpstreamTimeout
+from jairouter.pipeline.timers import Timers
 from jairouter.upstream.client import map_upstream_error
 
 FIRST_BYTE, IDLE, TOTAL = "first_byte", "idle", "total"
@@ -29,29 +30,32 @@ class Watchdog:
     __slots__ = (
         "_cancelling",
         "_first_byte_due",
-        "_handle",
         "_idle",
         "_loop",
         "_resp",
         "_task",
+        "_timers",
         "_total_due",
         "expired",
         "last",
+        "slot",
         "where",
     )
 
     def __init__(
         self,
+        timers: Timers,
         where: str,
         first_byte: float | None,
         idle: float | None,
         total: float | None,
     ) -> None:
-        loop = asyncio.get_running_loop()
+        loop = timers.loop
         task = asyncio.current_task(loop)
         assert task is not None
         now = loop.time()
         self.where = where
+        self._timers = timers
         self._loop = loop
         self._task = task
         self._cancelling = task.cancelling()
@@ -63,7 +67,9 @@ class Watchdog:
         self.last = now  # when the upstream last sent something; the relay stamps it
         # The earliest any timeout could run out: an idle period cannot end before start + idle.
         earliest = min(self._first_byte_due, self._total_due, now + (idle or _NEVER))
-        self._handle = loop.call_at(earliest, self._check) if earliest < _NEVER else None
+        self.slot = 0
+        if earliest < _NEVER:
+            timers.arm(self, earliest)
 
     def answered(self, resp: aiohttp.ClientResponse) -> None:
         """The response headers are in: from now on silences count, not the first byte."""
@@ -79,13 +85,12 @@ class Watchdog:
             return self.last + self._idle, IDLE
         return self._total_due, TOTAL
 
-    def _check(self) -> None:
+    def fire(self, now: float) -> None:
         due, which = self._due()
         if due == _NEVER:
-            self._handle = None
             return
-        if self._loop.time() < due:
-            self._handle = self._loop.call_at(due, self._check)
+        if now < due:
+            self._timers.arm(self, due)
             return
         self.expired = which
         if self._resp is None:
@@ -94,8 +99,7 @@ class Watchdog:
             self._resp.close()
 
     def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
+        self._timers.disarm(self)
 
     def claims(self, cancelled: asyncio.CancelledError) -> UpstreamTimeout | None:
         """The timeout to raise instead of `cancelled` if this watchdog caused it, and no one

@@ -16,6 +16,7 @@ from jairouter.errors import BadRequest, BodyTooLarge, RouterError
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.intake import parse_request
 from jairouter.pipeline.relay import StreamCut
+from jairouter.pipeline.timers import Timers
 from jairouter.server.responses import send_error, send_json
 from jairouter.types import Endpoint, ProxyRequest, Receive, Scope, Send
 
@@ -37,19 +38,22 @@ class Exchange:
     a fast request's cost. A client that leaves earlier is noticed when the watcher starts.
     """
 
-    __slots__ = ("disconnected", "finished", "receive", "task", "timer", "watcher")
+    __slots__ = ("disconnected", "finished", "receive", "slot", "task", "timers", "watcher")
 
-    def __init__(self, task: asyncio.Task[None], receive: Receive) -> None:
+    def __init__(self, task: asyncio.Task[None], receive: Receive, timers: Timers) -> None:
         self.task = task
         self.receive = receive
+        self.timers = timers
         self.finished = False
         self.disconnected = False
         self.watcher: asyncio.Task[None] | None = None
-        self.timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start_watching)
+        self.slot = 0
+        timers.arm(self, timers.loop.time() + WATCH_AFTER)
 
-    def _start_watching(self) -> None:
+    def fire(self, now: float) -> None:
+        """Start watching: the exchange has lasted WATCH_AFTER."""
         if not self.finished:
-            self.watcher = asyncio.get_running_loop().create_task(self._watch())
+            self.watcher = self.timers.loop.create_task(self._watch())
 
     async def _watch(self) -> None:
         """Cancel the request's task when the client disconnects before the response ends."""
@@ -63,7 +67,7 @@ class Exchange:
 
     def finish(self) -> None:
         self.finished = True
-        self.timer.cancel()
+        self.timers.disarm(self)
         if self.watcher is not None:
             self.watcher.cancel()
 
@@ -108,7 +112,7 @@ class ProxyHandler:
     async def _proxy(self, req: ProxyRequest, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
-        exchange = Exchange(task, receive)
+        exchange = Exchange(task, receive, self.pipeline.timers)
         try:
             await self.pipeline.handle(req, send)
         except RouterError as error:
