@@ -9,15 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from jairouter.config.models import Config
 from jairouter.server.app import Router, create_app
-from jairouter.server.run import bind, uvicorn_config
+from jairouter.server.run import RouterServer, bind, uvicorn_config
 
 
 class RouterThread:
-    def __init__(self, router: Router, server: uvicorn.Server, port: int) -> None:
+    def __init__(self, router: Router, server: RouterServer, port: int) -> None:
         self.router = router
         self.server = server
         self.port = port
@@ -32,7 +30,7 @@ def run_router(
     With `config_path`, the router watches that file and reloads it."""
     router = create_app(config, rng, config_path)
     sock = bind("127.0.0.1", 0, fallback_to_free=False)
-    server = uvicorn.Server(uvicorn_config(router, log_level="warning"))
+    server = RouterServer(uvicorn_config(router, log_level="warning"), router)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -205,15 +205,28 @@ def test_instance_counters_for_the_status_snapshot() -> None:
         assert instance_counters(target) == {
             "requests": 0,
             "errors": 0,
+            "throttled": 0,
             "p50_ms": None,
             "p95_ms": None,
+            "ttft_p50_ms": None,
+            "recent_errors": [],
         }
         client.post("/v1/chat/completions", json=CHAT)
+        client.post("/v1/chat/completions", json=STREAM)
         fault.status = 502
+        client.post("/v1/chat/completions", json=CHAT)
+        fault.status = 429
         client.post("/v1/chat/completions", json=CHAT)
         Settled(router).wait()
         counters = instance_counters(target)
-        assert (counters["requests"], counters["errors"]) == (2, 1)
+        assert (counters["requests"], counters["errors"], counters["throttled"]) == (4, 1, 1)
+        recent = counters["recent_errors"]
+        assert isinstance(recent, list)
+        assert [(e["kind"], e["detail"]) for e in recent] == [
+            ("server error", "HTTP 502"),
+            ("throttled", "HTTP 429"),
+        ]
+        assert isinstance(counters["ttft_p50_ms"], float)
         p50, p95 = counters["p50_ms"], counters["p95_ms"]
         assert isinstance(p50, float)
         assert isinstance(p95, float)

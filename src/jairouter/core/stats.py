@@ -7,9 +7,13 @@ A Target that a reload keeps keeps its counters, because they live on it.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
+
+from jairouter.core.breaker import Failure
 
 # Upper bounds in seconds; a last, unbounded bucket follows. Fine at the low end, where a
 # router's own overhead and a fast model's first byte live.
@@ -26,6 +30,17 @@ OVERHEAD_BOUNDS = (
 # unreachable, timed out, broken off mid-answer, or an error event inside a 200 stream.
 STATUS_CLASSES = ("error", "1xx", "2xx", "3xx", "4xx", "5xx")
 ERROR = 0
+
+RECENT_ERRORS = 10
+"""How many of an instance's latest failures `InstanceStats.recent_errors` keeps."""
+
+
+class RecentError(NamedTuple):
+    """One failed exchange, as `jairouter top` lists it: when (epoch seconds), kind, detail."""
+
+    at: float
+    kind: str
+    detail: str
 
 
 class Histogram:
@@ -65,11 +80,19 @@ class Histogram:
 class InstanceStats:
     """What one instance did: exchanges by status class, their duration, first-byte time of
     streams (the instance's headers, and the first token the client got), retries its failures
-    caused, and the tokens answers reported."""
+    caused, the tokens answers reported, the 429s it answered and its latest failures."""
 
     __slots__ = (
-        "by_class", "duration", "first_byte", "first_token", "retries", "tokens_in", "tokens_out",
-    )  # fmt: skip
+        "by_class",
+        "duration",
+        "first_byte",
+        "first_token",
+        "recent_errors",
+        "retries",
+        "throttled",
+        "tokens_in",
+        "tokens_out",
+    )
 
     def __init__(self) -> None:
         self.by_class = [0] * len(STATUS_CLASSES)
@@ -79,6 +102,16 @@ class InstanceStats:
         self.retries = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.throttled = 0
+        self.recent_errors: deque[RecentError] = deque(maxlen=RECENT_ERRORS)
+
+    def failed(self, failure: Failure | None, status: int = ERROR) -> None:
+        """An exchange failed (called on the failure path only): keep it among the latest
+        failures, and count it as throttled when the instance answered 429."""
+        if status == 429:
+            self.throttled += 1
+        if failure is not None:
+            self.recent_errors.append(RecentError(time.time(), failure.kind.value, failure.detail))
 
     def finished(self, status: int, seconds: float) -> None:
         """One exchange ended: `status` is the HTTP status, or ERROR (0)."""

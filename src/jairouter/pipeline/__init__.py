@@ -212,14 +212,20 @@ class Pipeline:
                 resp.close()  # mid-body failure or client gone: drop, don't pool, the connection
                 if isinstance(exc, StreamCut):
                     failure = classify(error=exc.error)
+                    target.stats.failed(failure)
                 raise
             resp.release()
-            return Outcome.OK if failure is None else Outcome.DROPPED
+            if failure is None:
+                return Outcome.OK
+            target.stats.failed(failure)
+            return Outcome.DROPPED
         except UpstreamStatus as error:
             failure = classify(status=error.status)  # a 429 is "busy": it ejects nobody
+            target.stats.failed(failure, error.status)
             raise
         except UpstreamError as error:
             failure = failure or classify(error=error)
+            target.stats.failed(failure)
             raise
         except asyncio.CancelledError:
             cancelled = True  # the client went away: no verdict on the instance

@@ -1,4 +1,5 @@
-"""The admin API under /admin, guarded by loopback or a token: live status, reload, the
+"""The admin API under /admin, guarded by loopback or a token: live status (a snapshot, or a
+stream of them: `status_stream`), reload, the
 effective config and its history, instance and service writes (`admin_write`), circuit resets,
 and an OpenAPI document of it all (`openapi`).
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from jairouter import __version__
@@ -30,9 +31,11 @@ from jairouter.server.admin_limits import instance_limits, service_limits
 from jairouter.server.admin_read import config_versions, effective_config, instance_counters
 from jairouter.server.admin_write import ConfigWriter
 from jairouter.server.openapi import openapi_document
+from jairouter.server.status_stream import StatusFeed, stream_interval
 
 if TYPE_CHECKING:
     from jairouter.server.app import Router
+    from jairouter.types import ServiceType
 
 TOKEN_ENV = "JAIROUTER_ADMIN_TOKEN"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -43,9 +46,17 @@ def admin_routes(router: Router) -> list[Route]:
     started = time.time()
     writer = ConfigWriter(router)
     document = openapi_document()
+    feed = StatusFeed(lambda: status_snapshot(router, started), router.draining)
 
     async def status(request: Request) -> Response:
         return _json(status_snapshot(router, started))
+
+    async def status_stream(request: Request) -> Response:
+        interval = stream_interval(request.query_params.get("interval"))
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(
+            feed.events(interval), headers=headers, media_type="text/event-stream"
+        )
 
     async def reload(request: Request) -> Response:
         applied = await router.reload_everywhere()
@@ -63,6 +74,7 @@ def admin_routes(router: Router) -> list[Route]:
     bound = functools.partial
     return [
         Route("/admin/status", _guarded(status), methods=["GET"]),
+        Route("/admin/status/stream", _guarded(status_stream), methods=["GET"]),
         Route("/admin/reload", _guarded(reload), methods=["POST"]),
         Route("/admin/config", _guarded(bound(effective_config, router)), methods=["GET"]),
         Route("/admin/versions", _guarded(bound(config_versions, router)), methods=["GET"]),
@@ -78,7 +90,9 @@ def admin_routes(router: Router) -> list[Route]:
 
 
 def status_snapshot(router: Router, started: float) -> dict[str, object]:
-    """What `jairouter top` and scripts read: every instance's live state."""
+    """What `jairouter top` and scripts read: every instance's live state, and per service
+    the balancing strategy, the requests its rate limits refused (429) and its disabled
+    instances."""
     prober = router.prober
     services: dict[str, list[dict[str, object]]] = {}
     for pool in router.routes.pools():
@@ -100,6 +114,23 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
                     **instance_counters(target),
                 }
             )
+    config = router.config
+    refused: dict[ServiceType, int] = {}
+    for (service, _scope), count in router.admission.rejected.items():
+        refused[service] = refused.get(service, 0) + count
+    service_state = {
+        service.value: {
+            "load_balance": config.load_balance_of(service),
+            "rate_limited": refused.get(service, 0),
+            # listed so a viewer can offer to enable them again
+            "disabled": [
+                {"model": inst.model, "url": without_password(inst.url)}
+                for inst in svc.instances
+                if not inst.enabled
+            ],
+        }
+        for service, svc in config.services.items()
+    }
     return {
         "version": __version__,
         "pid": os.getpid(),  # the worker that answered, with `serve --workers N`
@@ -113,6 +144,7 @@ def status_snapshot(router: Router, started: float) -> dict[str, object]:
         },
         "services": services,
         "service_limits": service_limits(router),
+        "service_state": service_state,
     }
 
 

@@ -19,15 +19,23 @@ if TYPE_CHECKING:
 
 def instance_counters(target: Target) -> dict[str, object]:
     """An instance's counters for the status snapshot (`jairouter top`): exchanges, those
-    that ended in a 5xx or no answer, and the median and 95th percentile of their duration."""
+    that ended in a 5xx or no answer, the 429s it answered, the median and 95th percentile of
+    their duration, the median time to first token of streams as clients saw it (from the
+    request's arrival, retries included), and its latest failures."""
     stats = target.stats
-    p50, p95 = stats.duration.quantile(0.5), stats.duration.quantile(0.95)
     return {
         "requests": stats.requests,
         "errors": stats.errors,
-        "p50_ms": round(p50 * 1000, 3) if p50 is not None else None,
-        "p95_ms": round(p95 * 1000, 3) if p95 is not None else None,
+        "throttled": stats.throttled,
+        "p50_ms": _ms(stats.duration.quantile(0.5)),
+        "p95_ms": _ms(stats.duration.quantile(0.95)),
+        "ttft_p50_ms": _ms(stats.first_token.quantile(0.5)),
+        "recent_errors": [error._asdict() for error in stats.recent_errors],
     }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return round(seconds * 1000, 3) if seconds is not None else None
 
 
 async def effective_config(router: Router, _request: Request) -> Response:

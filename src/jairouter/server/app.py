@@ -86,6 +86,9 @@ class Router:
             if run_dir is not None
             else None
         )
+        # Set when the server starts draining (`run.RouterServer`): endless responses such as
+        # the status stream end then, as uvicorn waits for open connections before shutdown.
+        self.draining = asyncio.Event()
         self.app = Starlette(
             routes=[
                 Route("/v1/models", self.list_models, methods=["GET"]),

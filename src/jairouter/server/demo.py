@@ -6,11 +6,9 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 
-import uvicorn
-
 from jairouter.config.models import Config
 from jairouter.server.app import create_app
-from jairouter.server.run import uvicorn_config
+from jairouter.server.run import RouterServer, uvicorn_config
 from jairouter.simulate import RunningServer, SimSettings, ollama_app, openai_app, start
 
 CHAT_MODEL = "demo-chat"
@@ -75,7 +73,8 @@ async def run_demo(
     """Serve the demo on `sock` until the server is told to exit (Ctrl-C / SIGTERM)."""
     async with simulated_backends(token_delay) as (openai_urls, ollama_url):
         config = demo_config(openai_urls, ollama_url)
-        server = uvicorn.Server(uvicorn_config(create_app(config), log_level=log_level))
+        router = create_app(config)
+        server = RouterServer(uvicorn_config(router, log_level=log_level), router)
         # `sock` already listens: connections made from here on queue until uvicorn accepts them.
         on_ready(config)
         await server.serve(sockets=[sock])

@@ -43,10 +43,31 @@ class Operation:
     body: type[BaseModel] | None = None
     errors: dict[int, str] = field(default_factory=dict)
     other: dict[int, tuple[type[BaseModel], str]] = field(default_factory=dict)
+    parameters: tuple[dict[str, Any], ...] = ()
+    media_type: str = "application/json"
 
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/admin/status", "Every instance's live state.", 200, AnyObject),
+    Operation(
+        "get",
+        "/admin/status/stream",
+        "The live state as Server-Sent Events: `data: <the /admin/status JSON>` each interval, "
+        "until the client leaves or the server drains.",
+        200,
+        AnyObject,
+        errors={400: "interval is not a number of seconds from 0.1 to 60."},
+        parameters=(
+            {
+                "name": "interval",
+                "in": "query",
+                "required": False,
+                "description": "Seconds between events (default 1).",
+                "schema": {"type": "number", "minimum": 0.1, "maximum": 60, "default": 1},
+            },
+        ),
+        media_type="text/event-stream",
+    ),
     Operation(
         "post",
         "/admin/reload",
@@ -156,7 +177,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    responses: dict[str, Any] = {str(op.ok): _response(op.result, op.summary)}
+    responses: dict[str, Any] = {str(op.ok): _response(op.result, op.summary, op.media_type)}
     for status, (model, description) in op.other.items():
         responses[str(status)] = _response(model, description)
     errors = {**op.errors, 401: "Not loopback, or a missing or wrong admin token."}
@@ -167,6 +188,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "responses": responses,
     }
+    if op.parameters:
+        operation["parameters"] = list(op.parameters)
     if op.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -175,8 +198,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     return operation
 
 
-def _response(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+def _response(
+    model: type[BaseModel], description: str, media_type: str = "application/json"
+) -> dict[str, Any]:
+    # an event stream's events each carry `model` as JSON; the body itself is text
+    schema = _ref(model) if media_type == "application/json" else {"type": "string"}
+    return {"description": description, "content": {media_type: {"schema": schema}}}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from jairouter.config.models import Config
-from jairouter.server.app import CONFIG_ENV, create_app
+from jairouter.server.app import CONFIG_ENV, Router, create_app
 from jairouter.server.workers import RUN_DIR_ENV
 from jairouter.types import ASGIApp
 
@@ -39,6 +39,19 @@ def uvicorn_config(app: ASGIApp | str, *, log_level: str = "info", **extra: Any)
         timeout_graceful_shutdown=DRAIN_SECONDS,
         **extra,
     )
+
+
+class RouterServer(uvicorn.Server):
+    """uvicorn's server, telling the router when the drain begins: uvicorn waits for open
+    connections to finish before the lifespan shutdown, so endless streams must end first."""
+
+    def __init__(self, config: uvicorn.Config, router: Router) -> None:
+        super().__init__(config)
+        self.router = router
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.router.draining.set()
+        await super().shutdown(sockets)
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -74,7 +87,7 @@ def serve(
         if workers <= 1:
             app = create_app(config, config_path=config_path, tune_gc=True)
             cfg = uvicorn_config(app, host=host, port=port, log_level=log_level)
-            uvicorn.Server(cfg).run(sockets=[sock])
+            RouterServer(cfg, app).run(sockets=[sock])
             return
         # Worker processes import the app themselves, so they load the file by path; they
         # share counters and commands through a directory that lives as long as this serve.
