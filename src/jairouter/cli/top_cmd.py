@@ -20,12 +20,14 @@ def top(
     url: RouterUrlOption = None,
     token: TokenOption = None,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.05, help="Seconds between polls.")
+        float,
+        typer.Option("--interval", min=0.1, max=60, help="Seconds between updates (0.1 to 60)."),
     ] = 1.0,
 ) -> None:
-    """Watch a running router live: health, circuits, load and latency of every instance."""
+    """Watch a running router live: health, circuits, load, latency and limits of every
+    instance; enable, disable or reset one from the keyboard (? for keys)."""
     from jairouter.tui.app import TopApp
-    from jairouter.tui.data import StatusSource
+    from jairouter.tui.source import StatusSource
 
     source = StatusSource(router_address(url, config), admin_token(token))
     TopApp(source, interval).run()
