@@ -21,7 +21,7 @@ def top(
     token: TokenOption = None,
     interval: Annotated[
         float,
-        typer.Option("--interval", min=0.1, max=60, help="Seconds between updates (0.1 to 60)."),
+        typer.Option("--interval", min=0.1, max=60, help="Seconds between updates."),
     ] = 1.0,
 ) -> None:
     """Watch a running router live: health, circuits, load, latency and limits of every

@@ -28,6 +28,8 @@ ACTIONS: dict[Action, tuple[str, str]] = {
     "reset": ("/admin/breakers/reset", "Close the circuit of {name} now?"),
 }
 
+INSTANCE_KEYS = [column.key for column in INSTANCE_COLUMNS]
+
 HELP = """\
 q quit   p pause/resume   ? this help
 s / S  sort by the next / previous column (or click a heading)   o  flip the order
@@ -298,9 +300,6 @@ class TopApp(App[None]):
             message.update(Text(f"✗ {action} failed: {exc}", "bold red"))
             return
         message.update(f"✓ {action} {name}: done")
-
-
-INSTANCE_KEYS = [column.key for column in INSTANCE_COLUMNS]
 
 
 def _sync(table: DataTable[Cell], columns: tuple[Column[Row], ...], rows: dict[str, Row]) -> None:
