@@ -154,8 +154,12 @@ async def test_filter_and_sort(router: RouterThread) -> None:
         await pilot.press(*["S"] * steps_back)  # from req/s back to model: A to Z
         assert "sort: model ▲" in header(app)
         assert column(app, "model") == ["alpha", "alpha", "beta", "gamma"]
+        await pilot.press("down", "down")  # on beta
         await pilot.press("o")
         assert column(app, "model") == ["gamma", "beta", "alpha", "alpha"]
+        selected = app.selected()
+        assert selected is not None
+        assert selected.model == "beta"  # the cursor moved with its row
         await pilot.press("slash", "b", "e", "t", "a", "enter")
         await until(pilot, lambda: app.instances.row_count == 1)
         assert column(app, "model") == ["beta"]

@@ -191,9 +191,14 @@ class TopApp(App[None]):
             for i in self.frame.instances
             if self._service_shown(i.service) and i.matches(self.filter_text)
         }
-        _sync(self.instances, INSTANCE_COLUMNS, wanted)
+        table = self.instances
+        selected = self._selected_key()
+        _sync(table, INSTANCE_COLUMNS, wanted)
         column = INSTANCE_COLUMNS[self.sort_index].key
-        self.instances.sort(column, key=sort_key, reverse=not self._ascending())
+        table.sort(column, key=sort_key, reverse=not self._ascending())
+        # the cursor stays on its instance while rows move around it
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
 
     def _service_shown(self, name: str) -> bool:
         return self.service_filter is None or self.service_filter == name
@@ -209,11 +214,14 @@ class TopApp(App[None]):
         """The instance under the cursor (on the details screen, the one it shows)."""
         if isinstance(self.screen, InstanceScreen):
             return self.screen.instance
+        key = self._selected_key()
+        return self._instance(key) if key is not None else None
+
+    def _selected_key(self) -> str | None:
         table = self.instances
         if table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self._instance(key) if key is not None else None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def action_pause(self) -> None:
         self.paused = not self.paused
