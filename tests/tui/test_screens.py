@@ -1,6 +1,6 @@
 """How `jairouter top` looks, pinned as SVG snapshots from fixed data at a fixed size: a
 healthy router, a degraded one (a circuit open, an instance unhealthy), one that went away,
-and an instance's details. Update after a deliberate change with `--snapshot-update`."""
+an instance's details, and the help. Update after a deliberate change with `--snapshot-update`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ def test_instance_details(snap_compare: Compare) -> None:
     async def ready(pilot: Pilot[Any]) -> None:
         await settled(app, pilot, snapshot(STEPS[-1])["uptime"])
         await pilot.press("slash", *"gpu-b", "enter", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_help(snap_compare: Compare) -> None:
+    app = fixed_app([snapshot(step) for step in STEPS])
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await settled(app, pilot, snapshot(STEPS[-1])["uptime"])
+        await pilot.press("question_mark")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
