@@ -106,7 +106,9 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
 
 
 def limit(limits: Sequence[Limit]) -> Cell:
-    """The tightest limit: what is left of its capacity, with a bar; `+N` more limits."""
+    """The tightest limit: what is left of its capacity, with a bar; `+N` more limits.
+    Sorting ascending puts the emptiest first: shares left 0..1, then keyed limits (no single
+    figure, 1.5), then instances without limits (2)."""
     if not limits:
         return Cell("-", 2.0)
     known = [lim for lim in limits if lim.left is not None]
