@@ -186,8 +186,9 @@ async def test_details_show_recent_errors(router: RouterThread) -> None:
         await listed(app, pilot)
         await select(app, pilot, "gamma")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InstanceScreen))
         assert isinstance(app.screen, InstanceScreen)
-        text = str(app.screen.query_one("#details", Static).render())
+        text = str(app.screen.details.render())
         assert "recent errors (newest first)" in text
         assert "connect:" in text
         assert DEAD in text
@@ -226,7 +227,9 @@ async def test_reset_closes_an_open_circuit(router: RouterThread) -> None:
         await listed(app, pilot)
         await select(app, pilot, "beta")
         assert column(app, "circuit")[0].startswith("○ open ")
-        await pilot.press("enter", "r")  # from the details screen
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InstanceScreen))
+        await pilot.press("r")  # from the details screen
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, lambda: column(app, "circuit") == ["● closed"])

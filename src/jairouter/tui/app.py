@@ -219,8 +219,8 @@ class TopApp(App[None]):
 
     def _selected_key(self) -> str | None:
         table = self.instances
-        if table.row_count == 0:
-            return None
+        if not table.is_valid_coordinate(table.cursor_coordinate):
+            return None  # no rows (all filtered out, or none yet)
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def action_pause(self) -> None:
@@ -280,7 +280,7 @@ class TopApp(App[None]):
 
     def action_details(self) -> None:
         instance = self.selected()
-        if instance is not None and not isinstance(self.screen, InstanceScreen):
+        if instance is not None and len(self.screen_stack) == 1:  # not over another dialog
             self.push_screen(InstanceScreen(instance))
 
     def action_act(self, action: Action) -> None:

@@ -60,18 +60,17 @@ class InstanceScreen(ModalScreen[None]):
     def __init__(self, instance: Instance) -> None:
         super().__init__()
         self.instance = instance
+        # made here, not queried: a snapshot may arrive before this screen is mounted
+        self.details = Static(details(instance), id="details")
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(id="details")
+            yield self.details
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.show(self.instance)
 
     def show(self, instance: Instance) -> None:
         self.instance = instance
-        self.query_one("#details", Static).update(details(instance))
+        self.details.update(details(instance))
 
 
 def details(instance: Instance) -> Text:
