@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from jairouter.config.limits import Algorithm, LimitScope, LimitUnit
 from jairouter.config.models import LoadBalance
+from jairouter.core.breaker import State as BreakerState
 from jairouter.types import ServiceType
 
 Weight = Field(None, ge=1, le=10_000, description="Relative share of traffic (1-10000).")
@@ -171,3 +173,70 @@ class AnyObject(BaseModel):
     """A JSON object (its shape is documented in docs/operations.md)."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class _Open(BaseModel):
+    """A response part that may gain fields: clients must ignore keys they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class LimitStatus(_Open):
+    """One rate limit's live state. A keyed scope (`client`, `model`) holds one limiter per key:
+    it shows how many keys hold state instead of one key's level."""
+
+    scope: LimitScope
+    unit: LimitUnit
+    algorithm: Algorithm
+    capacity: float = Field(description="What each key's limiter holds when full.")
+    available: float | None = Field(
+        description="Tokens, permits or window room left now; null for a keyed scope."
+    )
+    keys: int | None = Field(None, description="Keys holding state (keyed scopes only).")
+
+
+class InstanceStatus(_Open):
+    """One enabled instance's live state and counters since the router started."""
+
+    model: str = Field(description="The model name clients ask for.")
+    url: str = Field(description="Base URL of the server, any password masked.")
+    adapter: str = Field(description="Wire protocol of the server.")
+    weight: int = Field(description="Relative share of traffic.")
+    inflight: int = Field(description="Requests being served by it now.")
+    circuit: BreakerState = Field(description="The circuit breaker's state.")
+    circuit_retry_in: float = Field(description="Seconds until an open circuit lets a trial in.")
+    healthy: bool | None = Field(description="What active probes say; null when not probed.")
+    health_reason: str | None = Field(description="Why probes keep it out, if they do.")
+    ejected: bool = Field(description="Whether outlier detection keeps it out now.")
+    limits: list[LimitStatus] = Field(description="Its instance-scoped rate limits.")
+    requests: int = Field(description="Exchanges with it.")
+    errors: int = Field(description="Those that ended in a 5xx or no answer.")
+    p50_ms: float | None = Field(description="Median exchange duration; null before any.")
+    p95_ms: float | None = Field(description="95th percentile exchange duration.")
+
+
+class ConfigStatus(_Open):
+    """The config being served and what the latest reload did."""
+
+    generation: int = Field(description="Bumped by every applied config (not a file version).")
+    applied_at: float = Field(description="When it was applied, Unix time in seconds.")
+    path: str | None = Field(description="The config file; null when not started from one.")
+    reload_error: str | None = Field(description="Why the latest reload was rejected, if it was.")
+    restart_needed: list[str] = Field(
+        description="`server.*` keys changed in the file that only a restart applies."
+    )
+
+
+class RouterStatus(_Open):
+    """`GET /admin/status`: what `jairouter top` and scripts read. New fields may appear in
+    any object here; clients ignore those they do not know."""
+
+    version: str = Field(description="The router's version.")
+    uptime: float = Field(description="Seconds since this router started.")
+    config: ConfigStatus
+    services: dict[str, list[InstanceStatus]] = Field(
+        description="Each service's enabled instances, in config order."
+    )
+    service_limits: dict[str, list[LimitStatus]] = Field(
+        description="Each service's limits checked before an instance is chosen; [] if none."
+    )

@@ -18,6 +18,7 @@ from jairouter.server.admin_models import (
     InstanceUpdate,
     NewInstance,
     ReloadResult,
+    RouterStatus,
     ServiceUpdate,
     VersionList,
     WriteResult,
@@ -48,7 +49,7 @@ class Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/admin/status", "Every instance's live state.", 200, AnyObject),
+    Operation("get", "/admin/status", "Every instance's live state.", 200, RouterStatus),
     Operation(
         "get",
         "/admin/status/stream",
