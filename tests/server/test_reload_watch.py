@@ -1,11 +1,13 @@
-"""What the config watcher notices (a Kubernetes-style symlink swap), and what a reload cannot
-apply live (`server.host`, `server.port`) and so reports as needing a restart."""
+"""What the config watcher notices (a Kubernetes-style symlink swap) and what it leaves alone
+(contents already applied), and what a reload cannot apply live (`server.host`,
+`server.port`) and so reports as needing a restart."""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,15 +84,60 @@ def test_a_configmap_style_symlink_swap_is_reloaded(
 
 
 @contextmanager
-def reload_records(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Capture the reload logger's records; call once uvicorn has set up logging (which makes
-    the router's loggers stop propagating to the root, where caplog listens)."""
+def reload_records(caplog: pytest.LogCaptureFixture, level: int = logging.NOTSET) -> Iterator[None]:
+    """Capture the reload logger's records (from `level` up if given); call once uvicorn has
+    set up logging (which makes the router's loggers stop propagating to the root, where caplog
+    listens)."""
     logger = logging.getLogger("jairouter.reload")
     logger.addHandler(caplog.handler)
+    previous = logger.level
+    logger.setLevel(level)
     try:
         yield
     finally:
+        logger.setLevel(previous)
         logger.removeHandler(caplog.handler)
+
+
+def wait_for_record(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Waits (bounded) until a captured record's message contains `text`."""
+    for _ in range(400):
+        if any(text in record.getMessage() for record in caplog.records):
+            return
+        threading.Event().wait(0.025)
+    raise AssertionError(f"never logged: {text!r}")
+
+
+def test_the_watcher_does_not_reload_contents_already_applied(
+    tmp_path: Path, backends: tuple[ServerThread, ServerThread], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One generation per change: an admin write applies its own edit, and the watcher, seeing
+    the same new contents, does not apply them a second time."""
+    a, b = backends
+    path = tmp_path / "jairouter.yaml"
+    path.write_text(config_text(a.url))
+    config = load_config(path, adapters=capabilities())
+    with run_router(config, config_path=path) as router, reload_records(caplog, logging.DEBUG):
+        added = {"service": "chat", "model": "m", "url": b.url}
+        written = httpx.post(router.url + "/admin/instances", json=added, timeout=5).json()
+        assert (written["applied"], written["generation"]) == (True, 2)
+        wait_for_record(caplog, "config file unchanged from generation 2")
+        assert wait_for(router, 2)["generation"] == 2
+        assert served_urls(router) == [a.url, b.url]
+
+        # A rejected edit, undone: the file holds what is served again; the rejection is over.
+        applied = path.read_bytes()
+        path.write_text("services: [\n")
+        assert wait_for(router, 2, rejected=True)["generation"] == 2
+        caplog.clear()
+        path.write_bytes(applied)
+        wait_for_record(caplog, "config file unchanged from generation 2")
+        undone = wait_for(router, 2)
+        assert (undone["generation"], undone["reload_error"]) == (2, None)
+
+        path.write_text(config_text(b.url))  # a change by hand: exactly one more
+        assert wait_for(router, 3)["generation"] == 3
+        assert served_urls(router) == [b.url]
 
 
 def test_a_changed_listener_is_reported_as_needing_a_restart(

@@ -73,6 +73,7 @@ class Router:
         self.addresses = ClientAddressResolver(config.server.trusted_proxies)
         self.prober = _prober(config, None)
         self.reloads = ReloadLog()
+        self._reloading = asyncio.Lock()  # one reload at a time: check, load and swap as one
         self._pipeline: Pipeline | None = None
         self._proxy: ProxyHandler | None = None
         self._client: UpstreamClient | None = None
@@ -116,7 +117,8 @@ class Router:
         if self.config_path is not None:
             # Read before the server is up, so a change made once it is up is a change.
             loaded = await asyncio.to_thread(file_contents, self.config_path)
-            watch = watch_file(self.config_path, self.reload, loaded)
+            self.reloads.serving(loaded)
+            watch = watch_file(self.config_path, self._file_changed, loaded)
             self._tasks.start(watch, "jairouter-config-watch")
             on_sighup(lambda: self._tasks.start(self.reload(), "jairouter-reload"))
         if self.workers is not None:
@@ -133,23 +135,43 @@ class Router:
             await self._client.close()
 
     async def reload(self) -> bool:
-        """Load the config file again and apply it; an invalid file changes nothing (the
-        problems are logged and kept for the status API)."""
+        """Load the config file again and apply it, even unchanged (SIGHUP, `jairouter reload`,
+        admin writes); an invalid file changes nothing (the problems are logged and kept for
+        the status API)."""
         if self.config_path is None:
             self.reloads.failed("this router was not started from a config file")
             return False
-        from jairouter.adapters.registry import capabilities
-        from jairouter.config.loader import load_config
+        async with self._reloading:
+            try:
+                contents = await asyncio.to_thread(self.config_path.read_bytes)
+            except OSError as exc:
+                self.reloads.failed(f"cannot read {self.config_path}: {exc}")
+                return False
+            return await self._apply_file(contents)
 
+    async def _file_changed(self, contents: bytes) -> None:
+        """The watcher read new `contents`: apply them unless the config served came from them
+        already (an admin write or `jairouter reload` applied the change first)."""
+        async with self._reloading:
+            if self.reloads.is_serving(contents):
+                self.reloads.unchanged()
+            else:
+                await self._apply_file(contents)
+
+    async def _apply_file(self, contents: bytes) -> bool:
+        from jairouter.adapters.registry import capabilities
+        from jairouter.config.loader import parse_config
+
+        path = str(self.config_path)
         try:
-            config = load_config(self.config_path, adapters=capabilities())
+            config = parse_config(contents.decode("utf-8"), path, adapters=capabilities())
         except ConfigError as exc:
             self.reloads.failed(str(exc))
             return False
-        except OSError as exc:
-            self.reloads.failed(f"cannot read {self.config_path}: {exc}")
+        except UnicodeDecodeError as exc:
+            self.reloads.failed(f"cannot read {path}: {exc}")
             return False
-        await self.apply(config)
+        await self.apply(config, contents)
         return True
 
     async def reload_everywhere(self) -> bool:
@@ -167,9 +189,10 @@ class Router:
         target = close_circuit(self.routes, service, request["model"], request["url"])
         return {"closed": target is not None}
 
-    async def apply(self, config: Config) -> None:
+    async def apply(self, config: Config, source: bytes | None = None) -> None:
         """Swap in `config` at once: new instances join, removed ones finish what they hold and
-        get nothing new, unchanged ones keep their breaker, limits, health and counters."""
+        get nothing new, unchanged ones keep their breaker, limits, health and counters.
+        `source`: the file contents it was loaded from, if any."""
         routes = RouteTable(config, ADAPTERS, rng=self._rng, previous=self.routes)
         admission = Admission(config, time.monotonic, previous=self.admission)
         prober, old_prober = _prober(config, self.prober), self.prober
@@ -182,7 +205,7 @@ class Router:
         if self._proxy is not None:
             self._proxy.addresses = self.addresses
             self._proxy.max_body_size = int(config.server.max_body_size)
-        self.reloads.applied(restart_needed(self._listening, config.server))
+        self.reloads.applied(restart_needed(self._listening, config.server), source)
         if old_prober is not None:
             await old_prober.stop()
         if prober is not None and self._pipeline is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import signal
@@ -32,19 +33,30 @@ def restart_needed(listening: ServerConfig, loaded: ServerConfig) -> list[str]:
 
 
 class ReloadLog:
-    """The outcome of the latest reload, for logs and the status API."""
+    """The outcome of the latest reload, for logs and the status API, and which file contents
+    the running config came from."""
 
     def __init__(self) -> None:
         self.generation = 1  # bumped by every applied config (not a file version)
         self.applied_at = time.time()
         self.error: str | None = None  # why the latest attempt was rejected, if it was
         self.restart_needed: list[str] = []  # settings applied only by a restart
+        self._source: bytes | None = None  # digest of the file contents served; None: unknown
 
-    def applied(self, restart_needed: list[str]) -> None:
+    def serving(self, contents: bytes | None) -> None:
+        """The running config came from a file holding `contents` (None: not from a file)."""
+        self._source = _digest(contents) if contents is not None else None
+
+    def is_serving(self, contents: bytes) -> bool:
+        """Whether the running config came from a file holding exactly `contents`."""
+        return self._source == _digest(contents)
+
+    def applied(self, restart_needed: list[str], contents: bytes | None) -> None:
         self.generation += 1
         self.applied_at = time.time()
         self.error = None
         self.restart_needed = restart_needed
+        self.serving(contents)
         if restart_needed:
             log.warning(
                 "config reloaded (generation %d), except %s: restart the router to apply %s",
@@ -55,11 +67,21 @@ class ReloadLog:
         else:
             log.info("config reloaded (generation %d)", self.generation)
 
+    def unchanged(self) -> None:
+        """The file holds what is served again (e.g. an admin write already applied it, or a
+        rejected edit was undone): nothing to reload, and no rejection to report any more."""
+        self.error = None
+        log.debug("config file unchanged from generation %d: not reloaded", self.generation)
+
     def failed(self, error: str) -> None:
         self.error = error
         log.error(
             "config reload rejected; still serving generation %d:\n%s", self.generation, error
         )
+
+
+def _digest(contents: bytes) -> bytes:
+    return hashlib.sha256(contents).digest()
 
 
 class BackgroundTasks:
@@ -86,9 +108,10 @@ watch was in place (or an event the OS dropped) is noticed this late at worst.""
 
 
 async def watch_file(
-    path: Path, on_change: Callable[[], Awaitable[object]], seen: bytes | None
+    path: Path, on_change: Callable[[bytes], Awaitable[object]], seen: bytes | None
 ) -> None:
-    """Call `on_change` whenever the contents of the file at absolute `path` stop being `seen`.
+    """Call `on_change` with the contents of the file at absolute `path` whenever they stop
+    being `seen` (and then those it was called with).
 
     Directories are watched, not the file: editors and atomic writers rename another file over
     it, and Kubernetes updates a mounted ConfigMap by re-pointing a `..data` symlink beside it,
@@ -108,7 +131,7 @@ async def watch_file(
         contents = await asyncio.to_thread(file_contents, path)
         if contents is not None and contents != seen:  # None: mid-swap, or deleted for now
             seen = contents
-            await on_change()
+            await on_change(contents)
 
 
 def _folders(path: Path) -> set[str]:
