@@ -156,7 +156,7 @@ def test_probes_only_watch_the_instances_that_ask_for_them() -> None:
     """A health_check on one instance probes that one alone; the other is never probed."""
     with backends(2) as (a, b):
         cfg = config(
-            {"model": MODEL, "url": a.url, "health_check": {**PROBES, "outlier": NO_OUTLIERS}},
+            {"model": MODEL, "url": a.url, "health_check": PROBES},
             {"model": MODEL, "url": b.url},
             circuit_breaker=NO_BREAKER,
         )

@@ -254,6 +254,8 @@ class Config(StrictModel):
                     at = (*where, "instances", index, block)
                     conflicts.extend(_merged_conflicts(at, functools.partial(merge, service, inst)))
             conflicts.extend(_fallback_conflicts(service, svc))
+            if not conflicts:  # the merges below are known to succeed
+                conflicts.extend(_pool_outlier_conflicts(self, service, svc))
         raise_conflicts("Config", conflicts)
         return self
 
@@ -324,6 +326,37 @@ def _merged_conflicts(where: tuple[str | int, ...], merge: Callable[[], object])
             for error in exc.errors()
         ]
     return []
+
+
+def _pool_outlier_conflicts(
+    config: Config, service: ServiceType, svc: ServiceConfig
+) -> list[Conflict]:
+    """Outlier detection is kept per pool (the instances of one model), as Envoy keeps it per
+    cluster: its settings may not differ between instances of a model. The instances that set
+    their own `health_check.outlier` unlike the rest are the ones reported."""
+    pools: dict[str, list[tuple[int, InstanceConfig]]] = {}
+    for index, inst in enumerate(svc.instances):
+        pools.setdefault(inst.model, []).append((index, inst))
+    conflicts: list[Conflict] = []
+    for model, members in pools.items():
+        settings = [(i, inst, config.health_check_of(service, inst).outlier) for i, inst in members]
+        inheriting = [member for member in settings if not _sets_outlier(member[1])]
+        first, _, shared = (inheriting or settings)[0]
+        for index, _, outlier in settings:
+            if outlier != shared:
+                at = ("services", service.value, "instances", index, "health_check", "outlier")
+                reason = (
+                    f"differs from what instances[{first}] gets, but outlier detection is kept "
+                    f"per model, as Envoy keeps it per cluster: every instance of {model!r} must "
+                    f"get the same settings; set them on the {service.value} service's "
+                    "health_check (or under defaults:) instead"
+                )
+                conflicts.append((at, outlier.model_dump(exclude_unset=True), reason))
+    return conflicts
+
+
+def _sets_outlier(inst: InstanceConfig) -> bool:
+    return inst.health_check is not None and "outlier" in inst.health_check.model_fields_set
 
 
 _STATIC_SERVICES = (ServiceType.CHAT, ServiceType.COMPLETION)

@@ -130,7 +130,8 @@ class _Member:
 
 
 class OutlierDetector:
-    """Passive outlier detection over one pool of instances, keyed like `Candidate.key`.
+    """Passive outlier detection over one pool of instances, keyed like `Candidate.key`, with
+    one `config` for the whole pool (the config loader keeps a model's instances agreeing).
 
     Failures are those of `breaker.classify` whose `ejects` is true (a 429 neither counts nor
     resets the run); any other outcome resets it. How many may be out at once: every instance

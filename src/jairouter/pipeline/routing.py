@@ -137,6 +137,8 @@ class Pool:
         self.model = model
         self.targets = targets
         self.balancer: Balancer = make_balancer(root.load_balance_of(service), rng=rng)
+        # One detector per pool, as Envoy has one per cluster: loading rejects a config whose
+        # instances of one model get different outlier settings, so the first speaks for all.
         outlier = root.health_check_of(service, targets[0].config).outlier
         keys = [t.key for t in targets]
         self.outliers: OutlierDetector
