@@ -97,18 +97,18 @@ class Jairouter:
         return status
 
 
-def _env() -> dict[str, str]:
+def _env(columns: int = 200) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "JAIROUTER_CONFIG"}
-    env["COLUMNS"] = "200"  # rich tables would otherwise fold URLs at 80 columns in a pipe
+    env["COLUMNS"] = str(columns)  # rich's width when stdout is a pipe, as here
     return env
 
 
 @contextmanager
-def jairouter(*args: str, cwd: Path) -> Iterator[Jairouter]:
+def jairouter(*args: str, cwd: Path, columns: int = 200) -> Iterator[Jairouter]:
     proc = subprocess.Popen(
         [str(JAIROUTER), *args],
         cwd=cwd,
-        env=_env(),
+        env=_env(columns),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -269,6 +269,25 @@ def test_demo_serves_both_backends_and_exits_0_on_sigint(tmp_path: Path) -> None
         assert demo.stop(signal.SIGINT) == 0
     assert "demo stopped" in demo.stdout.text
     assert "Traceback" not in demo.stderr.text
+
+
+def test_demo_reads_well_in_80_columns_without_a_tty(tmp_path: Path) -> None:
+    with jairouter("demo", "--port", "0", cwd=tmp_path, columns=80) as demo:
+        url = demo.stdout.wait_for(DEMO_URL)[1]
+        demo.stdout.wait_for("^List every model: curl -s " + re.escape(url) + "/v1/models$")
+        backends = dict(
+            re.findall(r"^ +(A|B|Ollama) +(http://127\.0\.0\.1:\d+) ", demo.stdout.text, re.M)
+        )
+        assert list(backends) == ["A", "B", "Ollama"]
+        for name, path in (("A", "/v1/models"), ("B", "/v1/models"), ("Ollama", "/api/tags")):
+            assert httpx.get(backends[name] + path, timeout=TIMEOUT).status_code == 200
+        assert demo.stop(signal.SIGINT) == 0
+    lines = demo.stdout.text.splitlines()
+    assert [line for line in lines if len(line) > 80] == []
+    assert f"curl -s {url}/v1/chat/completions \\" in lines
+    assert f'client = OpenAI(base_url="{url}/v1", api_key="unused")' in lines
+    chat = next(line for line in lines if line.lstrip().startswith("chat "))
+    assert chat.split() == ["chat", "demo-chat", "A,", "B", "least-connections"]
 
 
 def test_demo_moves_to_a_free_port_when_the_given_one_is_taken(tmp_path: Path) -> None:
