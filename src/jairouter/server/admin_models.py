@@ -203,7 +203,10 @@ class InstanceStatus(_Open):
     adapter: str = Field(description="Wire protocol of the server.")
     weight: int = Field(description="Relative share of traffic.")
     inflight: int = Field(description="Requests being served by it now.")
-    circuit: BreakerState = Field(description="The circuit breaker's state.")
+    circuit: str = Field(
+        description="The circuit breaker's state.",
+        json_schema_extra={"enum": [state.value for state in BreakerState]},
+    )
     circuit_retry_in: float = Field(description="Seconds until an open circuit lets a trial in.")
     healthy: bool | None = Field(description="What active probes say; null when not probed.")
     health_reason: str | None = Field(description="Why probes keep it out, if they do.")
