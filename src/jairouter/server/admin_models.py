@@ -235,6 +235,7 @@ class RouterStatus(_Open):
     any object here; clients ignore those they do not know."""
 
     version: str = Field(description="The router's version.")
+    pid: int = Field(description="The process that answered: one worker's with --workers N.")
     uptime: float = Field(description="Seconds since this router started.")
     config: ConfigStatus
     services: dict[str, list[InstanceStatus]] = Field(
