@@ -70,7 +70,16 @@ class ProxyRequest:
     Built once at the edge; later stages read it and never copy the body.
     """
 
-    __slots__ = ("body", "client", "content_type", "endpoint", "model", "payload", "stream")
+    __slots__ = (
+        "body",
+        "client",
+        "content_type",
+        "endpoint",
+        "model",
+        "payload",
+        "request_id",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -89,3 +98,4 @@ class ProxyRequest:
         self.stream = stream
         self.client = client  # client address, after trusted-proxy resolution
         self.content_type = content_type
+        self.request_id = ""  # X-Request-ID: the client's or one the edge made up

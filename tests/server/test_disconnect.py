@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from jairouter.config.models import Config
+from jairouter.pipeline.trace import RequestTrace
 from jairouter.simulate import Call, ServerThread, SimSettings, ollama_app, openai_app
 from jairouter.types import ProxyRequest, Send
 from tests.routers import RouterThread, run_router
@@ -49,9 +50,11 @@ class Settled:
         pipeline = proxy.pipeline
         handle = pipeline.handle
 
-        async def notifying(req: ProxyRequest, send: Send) -> None:
+        async def notifying(
+            req: ProxyRequest, send: Send, trace: RequestTrace | None = None
+        ) -> None:
             try:
-                await handle(req, send)
+                await handle(req, send, trace)
             finally:
                 with self._changed:
                     self._changed.notify_all()

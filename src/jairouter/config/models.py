@@ -24,6 +24,7 @@ from pydantic import (
 
 from jairouter.config.base import Conflict, Size, StrictModel, raise_conflicts
 from jairouter.config.limits import RateLimitConfig
+from jairouter.config.observability import LoggingConfig, TracingConfig
 from jairouter.config.resilience import (
     CircuitBreakerConfig,
     FallbackConfig,
@@ -208,6 +209,12 @@ class Config(StrictModel):
         default_factory=dict,
         description="Services by type: chat, completion, embedding, rerank, tts, stt, "
         "image-generation, image-edit.",
+    )
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig, description="The access log of proxied requests."
+    )
+    tracing: TracingConfig = Field(
+        default_factory=TracingConfig, description="OpenTelemetry spans (optional extra)."
     )
 
     @model_validator(mode="after")

@@ -42,6 +42,7 @@ from jairouter.pipeline.fallback import STATIC_MODEL, cache_key, static_answer
 from jairouter.pipeline.relay import StreamCut, read_body, relay, response_headers, send_whole
 from jairouter.pipeline.routing import Pool, RouteTable, Target
 from jairouter.pipeline.timers import Timers
+from jairouter.pipeline.trace import AttemptSpan, RequestTrace, upstream_headers
 from jairouter.pipeline.usage import usage_in_tail
 from jairouter.pipeline.watchdog import Watchdog
 from jairouter.types import ProxyRequest, Send
@@ -66,7 +67,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class Call:
     """One client request on its way: what every try of it needs."""
 
-    __slots__ = ("arrived", "headers", "permits", "pool", "req", "send", "tried")
+    __slots__ = ("arrived", "headers", "permits", "pool", "req", "send", "trace", "tried")
 
     def __init__(
         self,
@@ -76,14 +77,16 @@ class Call:
         permits: PermitSet | None,
         headers: Headers,
         arrived: float,
+        trace: RequestTrace | None,
     ) -> None:
         self.req = req
         self.send = send
         self.pool = pool  # of the requested model, whichever model ends up answering
         self.permits = permits  # the service-level limits it passed
-        self.headers = headers  # X-RateLimit-* for the answer
+        self.headers = headers  # X-RateLimit-* and X-Request-ID for the answer
         self.arrived = arrived  # perf_counter() when the pipeline got it
         self.tried = False  # whether an instance was asked yet
+        self.trace = trace  # filled in for the access log and tracing, when either is on
 
 
 class Pipeline:
@@ -109,12 +112,16 @@ class Pipeline:
         self.rng = rng or random.Random()
         self.timers = Timers()  # the request path's timeouts, and the server's, share one timer
 
-    async def handle(self, req: ProxyRequest, send: Send) -> None:
+    async def handle(
+        self, req: ProxyRequest, send: Send, trace: RequestTrace | None = None
+    ) -> None:
         """Raises a RouterError only before the response to the client has started."""
         arrived = time.perf_counter()
         pool = self.routes.pool(req.endpoint.service, req.model)  # 404 before any limit
-        permits, limit_headers = self.admission.admit(req)
-        call = Call(req, send, pool, permits, limit_headers, arrived)
+        permits, headers = self.admission.admit(req)
+        if req.request_id:
+            headers = (*headers, (b"x-request-id", req.request_id.encode()))
+        call = Call(req, send, pool, permits, headers, arrived, trace)
         outcome = Outcome.IGNORED
         started = self.clock() if permits is not None else 0.0
         try:
@@ -136,6 +143,8 @@ class Pipeline:
                 continue
             if candidate is not pool:
                 pool.stats.fallbacks += 1
+                if call.trace is not None:
+                    call.trace.fallback = "model"
             return outcome
         assert last is not None
         if await self._answer_from_fallback(pool, call):
@@ -195,15 +204,19 @@ class Pipeline:
         failure: Failure | None = None
         cancelled = False
         status = ERROR  # the instance's HTTP status, once it answered
+        trace = call.trace
+        span = trace.attempt(target.label) if trace is not None else None
         started = time.perf_counter()
         if not call.tried:  # the router's own time, not a retry's wait for other instances
             call.tried = True
             call.pool.stats.overhead.observe(started - call.arrived)
         watchdog = Watchdog(self.timers, target.label, target.first_byte, target.idle, target.total)
         try:
-            resp = await self._open(call.req, target, watchdog)
+            resp = await self._open(call.req, target, watchdog, trace, span)
             watchdog.answered(resp)
             status = resp.status
+            if trace is not None:
+                trace.upstream_status = status
             if call.req.stream:
                 target.stats.first_byte.observe(time.perf_counter() - started)
             try:
@@ -244,6 +257,8 @@ class Pipeline:
                 pool.outliers.record(target.key, failure)
             if choice.permits is not None:
                 choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
+            if span is not None:
+                span.end(None if status == ERROR else status, _span_error(failure, cancelled))
 
     async def _answer(
         self,
@@ -267,6 +282,8 @@ class Pipeline:
         usage = usage_in_tail(seen.tail, seen.before_tail)
         if usage is not None:
             target.stats.usage(usage)
+            if call.trace is not None:
+                call.trace.tokens(usage.get("prompt_tokens"), usage.get("completion_tokens"))
             # Token limits, service-wide or the instance's own, settle to the real usage.
             tokens = usage_tokens(usage)
             if tokens is not None:
@@ -287,11 +304,22 @@ class Pipeline:
         return None
 
     async def _open(
-        self, req: ProxyRequest, target: Target, watchdog: Watchdog
+        self,
+        req: ProxyRequest,
+        target: Target,
+        watchdog: Watchdog,
+        trace: RequestTrace | None,
+        span: AttemptSpan | None,
     ) -> aiohttp.ClientResponse:
         call = target.adapter.prepare(req)
+        if trace is not None:
+            headers = trace.upstream_headers(call.headers, req.request_id, span)
+        elif req.request_id:
+            headers = upstream_headers(call.headers, req.request_id)
+        else:
+            headers = call.headers
         try:
-            return await self.client.open(call.url, call.headers, call.body, target.connect)
+            return await self.client.open(call.url, headers, call.body, target.connect)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise watchdog.error(exc) from exc
         except asyncio.CancelledError as cancelled:
@@ -309,6 +337,8 @@ class Pipeline:
                 ctype, body = cached
                 extra = [*headers, pool.model_header, (b"x-jairouter-fallback", b"cache")]
                 await send_whole(send, 200, [*extra, (b"content-type", ctype)], body)
+                if call.trace is not None:
+                    call.trace.fallback = "cache"
                 return True
         fallback = self.routes.fallback(req.endpoint.service)
         if fallback is None or fallback.static_response is None:
@@ -321,6 +351,8 @@ class Pipeline:
             (b"content-type", ctype),
         ]
         await send_whole(send, 200, extra, body)
+        if call.trace is not None:
+            call.trace.fallback = "static"
         return True
 
 
@@ -340,6 +372,12 @@ def _token_permits(service: PermitSet | None, instance: PermitSet | None) -> Seq
         return ()
     held = (service, instance)
     return [p for p in held if p is not None and p.tightest(Unit.TOKENS) is not None]
+
+
+def _span_error(failure: Failure | None, cancelled: bool) -> str | None:
+    if cancelled:
+        return "cancelled: the client went away"
+    return None if failure is None else f"{failure.kind.value}: {failure.detail}"
 
 
 def _outcome(failure: Failure | None) -> Outcome:

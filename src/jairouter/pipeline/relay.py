@@ -198,7 +198,13 @@ async def _abort(
 ) -> None:
     """End a response whose upstream failed midway, so the client can tell it is incomplete."""
     where = resp.url.host or "upstream"
-    log.warning("upstream %s failed mid-response for %s: %r", where, req.model, cause)
+    log.warning(
+        "upstream %s failed mid-response for %s: %r [request %s]",
+        where,
+        req.model,
+        cause,
+        req.request_id,
+    )
     if req.stream:
         # An SSE client gets a well-formed error event instead of a silent cut.
         event = b"data: " + UpstreamBroken(f"upstream {where} failed mid-stream: {error}").body()

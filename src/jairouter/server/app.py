@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from jairouter.adapters.registry import ADAPTERS
 from jairouter.config.models import Config
+from jairouter.config.observability import LogFormat
 from jairouter.core.client_address import ClientAddressResolver
 from jairouter.errors import ConfigError, error_body
 from jairouter.health.prober import Prober
@@ -32,6 +33,7 @@ from jairouter.pipeline.routing import RouteTable
 from jairouter.server.admin import admin_routes
 from jairouter.server.admin_breakers import close_circuit
 from jairouter.server.metrics import GAUGES, read, render
+from jairouter.server.observers import Observers
 from jairouter.server.proxy import ProxyHandler
 from jairouter.server.reload import (
     BackgroundTasks,
@@ -46,7 +48,11 @@ from jairouter.server.workers import RUN_DIR_ENV, Workers
 from jairouter.types import ENDPOINTS, Receive, Scope, Send, ServiceType
 from jairouter.upstream.client import UpstreamClient
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 CONFIG_ENV = "JAIROUTER_CONFIG"
+LOG_FORMAT_ENV = "JAIROUTER_LOG_FORMAT"
 
 
 class Router:
@@ -62,10 +68,15 @@ class Router:
         *,
         tune_gc: bool = False,
         run_dir: Path | None = None,
+        log_format: LogFormat = "text",
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.config = config
         self._listening = config.server  # what a reload cannot change
         self._tune_gc = tune_gc
+        # Access log and tracing; `log_format` is the access log's unless the config sets one,
+        # `tracer_provider` is injected by tests (else spans go over OTLP as configured).
+        self.observers = Observers(log_format, tracer_provider)
         self.config_path = config_path.absolute() if config_path is not None else None
         self._rng = rng
         self.routes = RouteTable(config, ADAPTERS, rng=rng)
@@ -107,8 +118,9 @@ class Router:
         exactly as long as the server."""
         self._client = UpstreamClient()
         self._pipeline = Pipeline(self.routes, self._client, self.admission, health=self.prober)
+        observer = self.observers.start(self.config)
         self._proxy = ProxyHandler(
-            self._pipeline, int(self.config.server.max_body_size), self.addresses
+            self._pipeline, int(self.config.server.max_body_size), self.addresses, observer
         )
         if self.prober is not None:
             self.prober.start()
@@ -133,6 +145,7 @@ class Router:
             if self.prober is not None:
                 await self.prober.stop()
             await self._client.close()
+            self.observers.close()
 
     async def reload(self) -> bool:
         """Load the config file again and apply it, even unchanged (SIGHUP, `jairouter reload`,
@@ -196,6 +209,7 @@ class Router:
         routes = RouteTable(config, ADAPTERS, rng=self._rng, previous=self.routes)
         admission = Admission(config, time.monotonic, previous=self.admission)
         prober, old_prober = _prober(config, self.prober), self.prober
+        old_config = self.config
         # No await between these assignments: a request sees the old config or the new one.
         self.config, self.routes, self.admission, self.prober = config, routes, admission, prober
         self.addresses = ClientAddressResolver(config.server.trusted_proxies)
@@ -205,6 +219,7 @@ class Router:
         if self._proxy is not None:
             self._proxy.addresses = self.addresses
             self._proxy.max_body_size = int(config.server.max_body_size)
+            self._proxy.observer = self.observers.update(old_config, config)
         self.reloads.applied(restart_needed(self._listening, config.server), source)
         if old_prober is not None:
             await old_prober.stop()
@@ -297,11 +312,22 @@ def create_app(
     *,
     tune_gc: bool = False,
     run_dir: Path | None = None,
+    log_format: LogFormat = "text",
+    tracer_provider: TracerProvider | None = None,
 ) -> Router:
     """An ASGI app serving `config`; with `config_path`, it reloads when the file changes.
     `tune_gc` is for a process that only serves (not for one shared with tests or tools);
-    `run_dir` makes it one worker of several (`server.workers`)."""
-    return Router(config, rng, config_path, tune_gc=tune_gc, run_dir=run_dir)
+    `run_dir` makes it one worker of several (`server.workers`); `log_format` is the access
+    log's unless the config names one."""
+    return Router(
+        config,
+        rng,
+        config_path,
+        tune_gc=tune_gc,
+        run_dir=run_dir,
+        log_format=log_format,
+        tracer_provider=tracer_provider,
+    )
 
 
 def app_from_env() -> Router:
@@ -312,7 +338,12 @@ def app_from_env() -> Router:
 
     path = Path(os.environ[CONFIG_ENV])
     run_dir = os.environ.get(RUN_DIR_ENV)
+    log_format: LogFormat = "json" if os.environ.get(LOG_FORMAT_ENV) == "json" else "text"
     config = load_config(path, adapters=capabilities())
     return create_app(
-        config, config_path=path, tune_gc=True, run_dir=Path(run_dir) if run_dir else None
+        config,
+        config_path=path,
+        tune_gc=True,
+        run_dir=Path(run_dir) if run_dir else None,
+        log_format=log_format,
     )

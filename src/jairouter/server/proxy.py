@@ -17,6 +17,8 @@ from jairouter.pipeline import Pipeline
 from jairouter.pipeline.intake import parse_request
 from jairouter.pipeline.relay import StreamCut
 from jairouter.pipeline.timers import Timers
+from jairouter.server.observe import Observation, Observer
+from jairouter.server.request_id import accepted, new_request_id
 from jairouter.server.responses import send_error, send_json
 from jairouter.types import Endpoint, ProxyRequest, Receive, Scope, Send
 
@@ -74,11 +76,16 @@ class Exchange:
 
 class ProxyHandler:
     def __init__(
-        self, pipeline: Pipeline, max_body_size: int, addresses: ClientAddressResolver
+        self,
+        pipeline: Pipeline,
+        max_body_size: int,
+        addresses: ClientAddressResolver,
+        observer: Observer | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.max_body_size = max_body_size
         self.addresses = addresses
+        self.observer = observer  # access log and tracing; None when both are off
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint
@@ -90,6 +97,8 @@ class ProxyHandler:
         content_type = ""
         length: bytes | None = None
         forwarded: str | None = None
+        given_id: bytes | None = None
+        traceparent: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value.decode("latin-1")
@@ -97,41 +106,82 @@ class ProxyHandler:
                 length = value
             elif name == b"x-forwarded-for":
                 forwarded = value.decode("latin-1")
+            elif name == b"x-request-id":
+                given_id = value
+            elif name == b"traceparent":
+                traceparent = value
         peer = scope["client"][0] if scope.get("client") else ""
         client = self.addresses.resolve(peer, forwarded) if self.addresses.trusts_proxies else peer
+        request_id = accepted(given_id) or new_request_id()
+        observer = self.observer
+        if observer is None:
+            await self._serve(endpoint, receive, send, content_type, length, client, request_id)
+            return
+        seen = observer.begin(send, endpoint, client, request_id, traceparent)
+        try:
+            await self._serve(
+                endpoint, receive, seen, content_type, length, client, request_id, seen
+            )
+        finally:
+            observer.end(seen)
+
+    async def _serve(
+        self,
+        endpoint: Endpoint,
+        receive: Receive,
+        send: Send,
+        content_type: str,
+        length: bytes | None,
+        client: str,
+        request_id: str,
+        seen: Observation | None = None,
+    ) -> None:
+        """Read and parse the body, then proxy it; `seen` records what happened, when on."""
         try:
             body = await self._read_body(receive, length)
             req = parse_request(endpoint, body, content_type, client)
         except ClientGone:
             return
         except RouterError as error:
-            await send_error(send, error)
+            await _refuse(send, error, request_id, seen)
             return
-        await self._proxy(req, receive, send)
+        req.request_id = request_id
+        if seen is not None:
+            seen.req = req
+        await self._proxy(req, receive, send, seen)
 
-    async def _proxy(self, req: ProxyRequest, receive: Receive, send: Send) -> None:
+    async def _proxy(
+        self, req: ProxyRequest, receive: Receive, send: Send, seen: Observation | None
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         exchange = Exchange(task, receive, self.pipeline.timers)
         try:
-            await self.pipeline.handle(req, send)
+            await self.pipeline.handle(req, send, seen.trace if seen is not None else None)
         except RouterError as error:
-            await send_error(send, error)
+            await _refuse(send, error, req.request_id, seen)
         except asyncio.CancelledError:
             if not exchange.disconnected:
                 raise  # server shutdown, not the client
             task.uncancel()
-            log.info("client disconnected; upstream request for %s cancelled", req.model)
+            _note(seen, "client disconnected")
+            log.info(
+                "client disconnected; upstream request for %s cancelled [request %s]",
+                req.model,
+                req.request_id,
+            )
         except StreamCut as cut:
             # The answer began and its upstream broke: returning without ending the response
             # makes the server drop the connection, so the client sees the body is incomplete.
-            log.warning("answer for %s cut short: %s", req.model, cut)
-        except Exception:
-            log.exception("unexpected failure while proxying")
+            _note(seen, f"answer cut short: {cut}")
+            log.warning("answer for %s cut short: %s [request %s]", req.model, cut, req.request_id)
+        except Exception as exc:
+            _note(seen, f"internal error: {exc!r}")
+            log.exception("unexpected failure while proxying [request %s]", req.request_id)
             # If the answer had begun, the server refuses a second start and drops the
             # connection, which is what the client should see then.
             with contextlib.suppress(RuntimeError):
-                await send_error(send, RouterError("internal error in the router"))
+                await _refuse(send, RouterError("internal error in the router"), req.request_id)
         finally:
             exchange.finish()
 
@@ -164,6 +214,19 @@ class ProxyHandler:
                 raise _too_large(limit)
             parts.append(chunk)
         return b"".join(parts)
+
+
+async def _refuse(
+    send: Send, error: RouterError, request_id: str, seen: Observation | None = None
+) -> None:
+    """Answer with `error`'s OpenAI-style body, naming the request so it can be found in logs."""
+    _note(seen, str(error))
+    await send_error(send, error, ((b"x-request-id", request_id.encode()),))
+
+
+def _note(seen: Observation | None, error: str) -> None:
+    if seen is not None and not seen.trace.error:
+        seen.trace.error = error
 
 
 def _too_large(limit: int) -> BodyTooLarge:

@@ -16,5 +16,8 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, error: RouterError) -> None:
-    await send_json(send, error.status, error.body(), error.headers)
+async def send_error(
+    send: Send, error: RouterError, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    headers = (*error.headers, *extra) if extra else error.headers
+    await send_json(send, error.status, error.body(), headers)

@@ -18,21 +18,24 @@ from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from jairouter.config.models import Config
-from jairouter.server.app import CONFIG_ENV, Router, create_app
+from jairouter.config.observability import LogFormat
+from jairouter.server.app import CONFIG_ENV, LOG_FORMAT_ENV, Router, create_app
 from jairouter.server.workers import RUN_DIR_ENV
 from jairouter.types import ASGIApp
 
 DRAIN_SECONDS = 30
 
 
-def uvicorn_config(app: ASGIApp | str, *, log_level: str = "info", **extra: Any) -> uvicorn.Config:
+def uvicorn_config(
+    app: ASGIApp | str, *, log_level: str = "info", log_format: LogFormat = "text", **extra: Any
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         loop="uvloop",
         http="httptools",
         lifespan="on",
         log_level=log_level,
-        log_config=_log_config(log_level),
+        log_config=_log_config(log_level, log_format),
         access_log=False,
         server_header=False,
         proxy_headers=False,  # client addresses come from server.trusted_proxies only
@@ -54,10 +57,14 @@ class RouterServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _log_config(level: str) -> dict[str, Any]:
+def _log_config(level: str, log_format: LogFormat) -> dict[str, Any]:
     """uvicorn's logging, with the router's own loggers (reloads, breakers, relay) printed the
-    same way at the same level; without this only their warnings would surface."""
+    same way at the same level; without this only their warnings would surface. In json, every
+    line is one JSON object (`server/log_format.py`)."""
     config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        json_formatter = {"()": "jairouter.server.log_format.JsonFormatter"}
+        config["formatters"] = {"default": json_formatter, "access": json_formatter}
     config["loggers"]["jairouter"] = {
         "handlers": ["default"],
         "level": level.upper(),
@@ -79,19 +86,28 @@ def quiet_signal_exit() -> Iterator[None]:
 
 
 def serve(
-    config: Config, config_path: Path, sock: socket.socket, *, workers: int, log_level: str
+    config: Config,
+    config_path: Path,
+    sock: socket.socket,
+    *,
+    workers: int,
+    log_level: str,
+    log_format: LogFormat = "text",
 ) -> None:
     """Serve on the listening `sock` until Ctrl-C / SIGTERM, draining in-flight requests."""
     host, port = sock.getsockname()[:2]
     with quiet_signal_exit():
         if workers <= 1:
-            app = create_app(config, config_path=config_path, tune_gc=True)
-            cfg = uvicorn_config(app, host=host, port=port, log_level=log_level)
+            app = create_app(config, config_path=config_path, tune_gc=True, log_format=log_format)
+            cfg = uvicorn_config(
+                app, host=host, port=port, log_level=log_level, log_format=log_format
+            )
             RouterServer(cfg, app).run(sockets=[sock])
             return
         # Worker processes import the app themselves, so they load the file by path; they
         # share counters and commands through a directory that lives as long as this serve.
         os.environ[CONFIG_ENV] = str(config_path.resolve())
+        os.environ[LOG_FORMAT_ENV] = log_format
         cfg = uvicorn_config(
             "jairouter.server.app:app_from_env",
             factory=True,
@@ -99,6 +115,7 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
+            log_format=log_format,
         )
         with tempfile.TemporaryDirectory(prefix="jairouter-") as run_dir:
             os.environ[RUN_DIR_ENV] = run_dir

@@ -1,0 +1,143 @@
+"""What the edge watches of one request when the access log or tracing is on.
+
+With both off the proxy holds no `Observer` and none of this runs: no wrapper around `send`,
+no clock reads, no record.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from jairouter.pipeline.trace import RequestTrace, Spans
+from jairouter.types import Endpoint, Message, ProxyRequest, Send
+
+# nginx's status for "the client closed the connection before the answer began".
+CLIENT_CLOSED = 499
+
+
+class RequestSpan(Spans, Protocol):
+    """The span of one whole request (server/tracing.py)."""
+
+    trace_id: str
+
+    def end(self, status: int, error: str, req: ProxyRequest | None) -> None: ...
+
+
+class Observation:
+    """One request seen from the edge; also the `send` the rest of the request uses, to see
+    the status and size of what actually reached the client."""
+
+    __slots__ = (
+        "client",
+        "endpoint",
+        "first_byte",
+        "kept",
+        "req",
+        "request_id",
+        "send",
+        "sent",
+        "span",
+        "started",
+        "status",
+        "trace",
+    )
+
+    def __init__(
+        self,
+        send: Send,
+        endpoint: Endpoint,
+        client: str,
+        request_id: str,
+        trace: RequestTrace,
+        span: RequestSpan | None,
+        keep_answer: bool,
+    ) -> None:
+        self.send = send
+        self.endpoint = endpoint
+        self.client = client
+        self.request_id = request_id
+        self.trace = trace
+        self.span = span
+        self.req: ProxyRequest | None = None  # once the body parsed
+        self.status = CLIENT_CLOSED  # until an answer starts
+        self.sent = 0  # body bytes sent to the client
+        self.started = time.perf_counter()
+        self.first_byte: float | None = None  # seconds until the answer started
+        # The answer as the client got it, for an access log that shows completion text.
+        self.kept: list[bytes] | None = [] if keep_answer else None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.first_byte = time.perf_counter() - self.started
+        else:
+            body = message.get("body", b"")
+            self.sent += len(body)
+            if self.kept is not None:
+                self.kept.append(body)
+        await self.send(message)
+
+
+class AccessSink(Protocol):
+    """Where finished observations go (server/access_log.py)."""
+
+    keep_answer: bool
+
+    def write(self, seen: Observation, duration: float) -> None: ...
+
+    def reopen(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SpanSource(Protocol):
+    """Starts request spans (server/tracing.py)."""
+
+    def begin(
+        self, endpoint: Endpoint, request_id: str, traceparent: bytes | None
+    ) -> RequestSpan: ...
+
+    def close(self) -> None: ...
+
+
+class Observer:
+    """The access log and tracing, whichever of the two is on."""
+
+    def __init__(self, access_log: AccessSink | None, tracing: SpanSource | None) -> None:
+        self.access_log = access_log
+        self.tracing = tracing
+        self._keep_answer = access_log is not None and access_log.keep_answer
+
+    def begin(
+        self,
+        send: Send,
+        endpoint: Endpoint,
+        client: str,
+        request_id: str,
+        traceparent: bytes | None,
+    ) -> Observation:
+        span = None
+        if self.tracing is not None:
+            span = self.tracing.begin(endpoint, request_id, traceparent)
+        trace = RequestTrace(span)
+        return Observation(send, endpoint, client, request_id, trace, span, self._keep_answer)
+
+    def end(self, seen: Observation) -> None:
+        duration = time.perf_counter() - seen.started
+        if seen.span is not None:
+            seen.span.end(seen.status, seen.trace.error, seen.req)
+        if self.access_log is not None:
+            self.access_log.write(seen, duration)
+
+    def reopen(self) -> None:
+        """Let go of a rotated access log file: new lines go to a new file at its path."""
+        if self.access_log is not None:
+            self.access_log.reopen()
+
+    def close(self) -> None:
+        """Write and export what is pending; called once the server has drained."""
+        if self.access_log is not None:
+            self.access_log.close()
+        if self.tracing is not None:
+            self.tracing.close()

@@ -1,0 +1,326 @@
+"""X-Request-ID and the access log, end to end: the official openai client in front of the real
+router, simulated upstreams behind it. Log files are read once the router has stopped, when
+every line is written."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import orjson
+import pytest
+
+from jairouter.config.loader import load_config
+from jairouter.config.models import Config
+from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
+from tests.routers import run_router
+
+MODEL = "log-model"
+SECRET = "the-launch-code-is-4242"
+REPLY_WORDS = ("confidential", "answer")
+HEX_ID = re.compile(r"[0-9a-f]{16}")
+
+
+@pytest.fixture
+def sim() -> Iterator[ServerThread]:
+    settings = SimSettings(models=(MODEL,), token_delay=0.0, reply_tokens=4, words=REPLY_WORDS)
+    with ServerThread(openai_app(settings)) as server:
+        yield server
+
+
+def logged_config(log: Path, *urls: str, **access_log: Any) -> Config:
+    return Config.model_validate(
+        {
+            "logging": {"access_log": {"output": str(log), **access_log}},
+            "services": {
+                "chat": {
+                    "retry": {"attempts": 2, "backoff_base": 0.001, "backoff_max": 0.001},
+                    "instances": [{"model": MODEL, "url": url} for url in urls],
+                }
+            },
+        }
+    )
+
+
+def client_for(url: str, **headers: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, default_headers=headers)
+
+
+def ask(client: openai.OpenAI, **extra: Any) -> Any:
+    """The raw response, its body read to the end (a stream's too)."""
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": SECRET}], **extra
+    )
+    raw.http_response.read()
+    return raw
+
+
+def json_lines(log: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in log.read_bytes().splitlines()]
+
+
+def test_a_client_request_id_is_returned_forwarded_and_logged(
+    sim: ServerThread, tmp_path: Path
+) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url), log_format="json") as router,
+        client_for(router.url, **{"X-Request-ID": "trace-me-42"}) as client,
+    ):
+        raw = ask(client)
+    assert raw.headers["x-request-id"] == "trace-me-42"
+    assert sim.journal.last.headers["X-Request-ID"] == "trace-me-42"
+    [line] = json_lines(log)
+    assert line["request_id"] == "trace-me-42"
+    assert line["client"] == "127.0.0.1"
+    assert (line["method"], line["path"], line["service"]) == (
+        "POST",
+        "/v1/chat/completions",
+        "chat",
+    )
+    assert (line["model"], line["stream"], line["status"]) == (MODEL, False, 200)
+    assert line["instance"] == f"{MODEL}@{sim.url}"
+    assert (line["upstream_status"], line["attempts"], line["retries"]) == (200, 1, 0)
+    assert line["fallback"] is None
+    assert line["error"] is None
+    assert line["prompt_tokens"] == raw.parse().usage.prompt_tokens
+    assert line["completion_tokens"] == 4
+    assert line["bytes_sent"] == len(raw.content)
+    assert 0 < line["first_byte_ms"] <= line["duration_ms"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+
+
+def test_without_a_request_id_the_router_makes_one(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url), log_format="json") as router,
+        client_for(router.url) as client,
+    ):
+        first, second = ask(client), ask(client)
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(HEX_ID.fullmatch(rid) for rid in ids)
+    assert ids[0] != ids[1]
+    assert [entry.headers["X-Request-ID"] for entry in sim.journal.entries] == ids
+    assert [line["request_id"] for line in json_lines(log)] == ids
+
+
+@pytest.mark.parametrize("given", ["has space", "x" * 129, "tab\there"])
+def test_an_unusable_request_id_is_replaced(sim: ServerThread, given: str) -> None:
+    with run_router(logged_config(Path("/dev/null"), sim.url)) as router:
+        resp = httpx.post(
+            router.url + "/v1/chat/completions",
+            json={"model": MODEL, "messages": []},
+            headers={"X-Request-ID": given},
+        )
+    assert resp.status_code == 200
+    assert HEX_ID.fullmatch(resp.headers["x-request-id"])
+    assert sim.journal.last.headers["X-Request-ID"] == resp.headers["x-request-id"]
+
+
+def test_errors_carry_the_request_id_and_are_logged(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url), log_format="json") as router,
+        client_for(router.url, **{"X-Request-ID": "lost-model"}) as client,
+    ):
+        with pytest.raises(openai.NotFoundError) as caught:
+            client.chat.completions.create(model="no-such-model", messages=[])
+        bad = httpx.post(router.url + "/v1/chat/completions", content=b"{not json")
+    assert caught.value.response.headers["x-request-id"] == "lost-model"
+    assert bad.status_code == 400
+    assert HEX_ID.fullmatch(bad.headers["x-request-id"])
+    missing, broken = json_lines(log)
+    assert (missing["request_id"], missing["status"], missing["model"]) == (
+        "lost-model",
+        404,
+        "no-such-model",
+    )
+    assert "no-such-model" in missing["error"]
+    assert missing["instance"] is None
+    assert (broken["status"], broken["model"]) == (400, None)
+    assert "not valid JSON" in broken["error"]
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A URL whose port refuses connections: bound (so nobody else takes it), not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_retries_and_streamed_tokens_are_logged(
+    sim: ServerThread, refused_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "access.log"
+    config = logged_config(log, refused_url, sim.url)
+    with run_router(config, log_format="json") as router, client_for(router.url) as client:
+        for _ in range(2):  # round-robin (the default): one of the two starts on the refusing one
+            stream = client.chat.completions.create(
+                model=MODEL,
+                messages=[{"role": "user", "content": "hi"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            assert next(c.usage for c in stream if c.usage).completion_tokens == 4
+    lines = json_lines(log)
+    assert sorted(line["retries"] for line in lines) == [0, 1]
+    assert {line["instance"] for line in lines} == {f"{MODEL}@{sim.url}"}
+    assert all(line["stream"] and line["status"] == 200 for line in lines)
+    assert [line["completion_tokens"] for line in lines] == [4, 4]
+
+
+def test_the_text_format_is_one_readable_line(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url, format="text"), log_format="json") as router,
+        client_for(router.url, **{"X-Request-ID": "readable-1"}) as client,
+    ):
+        ask(client)
+    [line] = log.read_text().splitlines()
+    pattern = (
+        r"\S+Z 127\.0\.0\.1 readable-1 \"POST /v1/chat/completions\" 200 chat model=log-model "
+        rf"instance=log-model@{re.escape(sim.url)} upstream=200 time=[\d.]+ms bytes=\d+ "
+        r"tokens=\d+\+4"
+    )
+    assert re.fullmatch(pattern, line), line
+
+
+def test_prompt_and_completion_text_stay_out_of_the_log(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url), log_format="json") as router,
+        client_for(router.url) as client,
+    ):
+        ask(client)
+        ask(client, stream=True)
+    text = log.read_text()
+    assert len(text.splitlines()) == 2
+    assert SECRET not in text
+    assert "confidential" not in text
+    assert all("prompt" not in line and "completion" not in line for line in json_lines(log))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_include_text_logs_prompt_and_completion(
+    sim: ServerThread, tmp_path: Path, stream: bool
+) -> None:
+    log = tmp_path / "access.log"
+    config = logged_config(log, sim.url, include_text=True)
+    with run_router(config, log_format="json") as router, client_for(router.url) as client:
+        ask(client, stream=stream)
+    [line] = json_lines(log)
+    assert line["prompt"] == {"messages": [{"role": "user", "content": SECRET}]}
+    assert line["completion"].split() == ["confidential", "answer", "confidential", "answer"]
+
+
+def test_the_access_log_can_be_turned_off(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with run_router(logged_config(log, sim.url, enabled=False)) as router:
+        with client_for(router.url) as client:
+            raw = ask(client)
+        assert router.router._proxy is not None
+        assert router.router._proxy.observer is None
+    assert HEX_ID.fullmatch(raw.headers["x-request-id"])  # ids are kept: they cost ~0.4 µs
+    assert not log.exists()
+
+
+def test_a_reload_reopens_a_rotated_log_file(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    path = tmp_path / "jairouter.yaml"
+    path.write_text(
+        f"logging:\n  access_log:\n    output: {log}\n    format: json\n"
+        f"services:\n  chat:\n    instances:\n      - model: {MODEL}\n        url: {sim.url}\n"
+    )
+    with (
+        run_router(load_config(path), config_path=path) as router,
+        client_for(router.url) as client,
+    ):
+        first = ask(client).headers["x-request-id"]
+        log.rename(tmp_path / "access.log.1")
+        assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
+        second = ask(client).headers["x-request-id"]
+    assert [line["request_id"] for line in json_lines(tmp_path / "access.log.1")] == [first]
+    assert [line["request_id"] for line in json_lines(log)] == [second]
+
+
+def test_a_reload_applies_a_changed_logging_block(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    path = tmp_path / "jairouter.yaml"
+    services = (
+        f"services:\n  chat:\n    instances:\n      - model: {MODEL}\n        url: {sim.url}\n"
+    )
+    path.write_text(f"logging:\n  access_log:\n    enabled: false\n{services}")
+    with (
+        run_router(load_config(path), config_path=path) as router,
+        client_for(router.url) as client,
+    ):
+        ask(client)  # not logged
+        path.write_text(f"logging:\n  access_log:\n    output: {log}\n    format: json\n{services}")
+        assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
+        logged = ask(client).headers["x-request-id"]
+        path.write_text(f"logging:\n  access_log:\n    output: {log}\n    format: text\n{services}")
+        assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
+        as_text = ask(client).headers["x-request-id"]
+    first, second = log.read_text().splitlines()
+    assert orjson.loads(first)["request_id"] == logged
+    assert f" {as_text} " in second
+    assert not second.startswith("{")
+
+
+STALLED = "stalled-model"
+
+
+async def _stall(call: Call) -> None:
+    if (await call.json()).get("model") == STALLED:
+        await asyncio.Event().wait()  # until cancelled: the router closed the connection
+
+
+def test_a_client_that_leaves_is_logged_as_499_or_as_a_cut_stream(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    settings = SimSettings(models=(MODEL, STALLED), token_delay=0.05, reply_tokens=40, hook=_stall)
+    with ServerThread(openai_app(settings)) as sim:
+        config = Config.model_validate(
+            {
+                "logging": {"access_log": {"output": str(log)}},
+                "services": {
+                    "chat": {
+                        "instances": [
+                            {"model": MODEL, "url": sim.url},
+                            {"model": STALLED, "url": sim.url},
+                        ]
+                    }
+                },
+            }
+        )
+        with run_router(config, log_format="json") as router:
+            body = {"model": STALLED, "messages": []}
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(
+                    router.url + "/v1/chat/completions",
+                    json=body,
+                    timeout=httpx.Timeout(10, read=0.3),
+                )
+            sim.journal.wait_until(lambda j: j.disconnected == 1)
+            stream = {"model": MODEL, "messages": [], "stream": True}
+            with (
+                httpx.Client(base_url=router.url, timeout=10) as client,
+                client.stream("POST", "/v1/chat/completions", json=stream) as resp,
+            ):
+                assert next(resp.iter_raw()).startswith(b"data: {")
+            sim.journal.wait_until(lambda j: j.disconnected == 2)
+    gave_up, left = json_lines(log)
+    assert (gave_up["status"], gave_up["model"], gave_up["upstream_status"]) == (499, STALLED, None)
+    assert gave_up["error"] == "client disconnected"
+    assert (left["status"], left["upstream_status"], left["error"]) == (
+        200,
+        200,
+        "client disconnected",
+    )
+    assert left["bytes_sent"] > 0

@@ -1,0 +1,46 @@
+"""The access log's writer thread, and the pieces of a line that need no server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jairouter.server.access_text import completion_text
+from jairouter.server.log_writer import LineWriter
+
+
+def test_every_queued_line_is_written_in_order_by_close(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(b"kept\n")
+    writer = LineWriter(str(path))
+    lines = [f"line {i} {'x' * (i % 97)}\n".encode() for i in range(5000)]
+    for line in lines:
+        writer.write(line)
+    writer.close()
+    assert path.read_bytes() == b"kept\n" + b"".join(lines)
+
+
+def test_completion_text_of_a_body_and_of_a_stream() -> None:
+    body = b'{"choices":[{"message":{"role":"assistant","content":"Hello there"}}]}'
+    stream = (
+        b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'
+        b'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n'
+        b'data: {"choices":[{"delta":{"content":"lo"}}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    legacy = b'{"choices":[{"text":"once upon"}]}'
+    assert completion_text(body, stream=False) == "Hello there"
+    assert completion_text(stream, stream=True) == "Hello"
+    assert completion_text(legacy, stream=False) == "once upon"
+    assert completion_text(b"not json", stream=False) is None
+
+
+def test_reopen_lets_go_of_a_rotated_file(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    writer = LineWriter(str(path))
+    writer.write(b"before\n")
+    path.rename(tmp_path / "access.log.1")
+    writer.reopen()
+    writer.write(b"after\n")
+    writer.close()
+    assert (tmp_path / "access.log.1").read_bytes() == b"before\n"
+    assert path.read_bytes() == b"after\n"
