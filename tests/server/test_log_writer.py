@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from jairouter.server.access_text import completion_text
-from jairouter.server.log_writer import LineWriter
+from jairouter.server.log_writer import FLUSH_EVERY, LineWriter
 
 
 def test_every_queued_line_is_written_in_order_by_close(tmp_path: Path) -> None:
@@ -44,3 +45,19 @@ def test_reopen_lets_go_of_a_rotated_file(tmp_path: Path) -> None:
     writer.close()
     assert (tmp_path / "access.log.1").read_bytes() == b"before\n"
     assert path.read_bytes() == b"after\n"
+
+
+async def test_on_a_loop_lines_reach_the_file_in_batches_and_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    writer = LineWriter(str(path))
+    first = [f"early {i}\n".encode() for i in range(100)]
+    for line in first:
+        writer.write(line)
+    for _ in range(200):  # the batch goes to the thread within FLUSH_EVERY
+        if path.read_bytes() == b"".join(first):
+            break
+        await asyncio.sleep(FLUSH_EVERY / 4)
+    assert path.read_bytes() == b"".join(first)
+    writer.write(b"late\n")  # still waiting on the loop: close writes it too
+    writer.close()
+    assert path.read_bytes() == b"".join(first) + b"late\n"

@@ -1,11 +1,14 @@
 """Lines written by a background thread, so a slow disk or a full pipe never stalls the loop.
 
-The event loop only puts a ready-made line on a queue (a C call, no lock held for long, no
-logging.LogRecord, no Formatter); the thread writes whatever has piled up in one go.
+On the event loop a ready-made line is only appended to a list (no logging.LogRecord, no
+Formatter); the list goes to the thread at most every `FLUSH_EVERY` seconds, which writes it
+in one go. Handing over every line woke the thread once per request, and the GIL hand-offs
+that followed cost more than the lines themselves (~20 us per request at 64 clients).
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 import queue
@@ -15,6 +18,7 @@ from pathlib import Path
 # Writes up to this size are atomic on a pipe, so lines from several workers never interleave.
 _PIPE_BUF = 4096
 _STREAMS = {"stdout": 1, "stderr": 2}
+FLUSH_EVERY = 0.1  # seconds a line may wait on the loop before the thread gets it
 
 
 class _Control(enum.Enum):
@@ -29,21 +33,37 @@ class LineWriter:
         self.output = output
         self._path = None if output in _STREAMS else Path(output).expanduser()
         self._fd = self._open()
-        self._queue: queue.SimpleQueue[bytes | _Control] = queue.SimpleQueue()
+        self._batch: list[bytes] = []
+        self._queue: queue.SimpleQueue[list[bytes] | _Control] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="jairouter-access-log", daemon=True)
         self._thread.start()
 
     def write(self, line: bytes) -> None:
         """Queue one newline-terminated line; returns at once."""
-        self._queue.put(line)
+        self._batch.append(line)
+        if len(self._batch) > 1:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to batch on: hand it over now
+            self._flush()
+            return
+        loop.call_later(FLUSH_EVERY, self._flush)
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._queue.put(batch)
 
     def reopen(self) -> None:
         """Reopen the file after what is queued, so a rotated log is let go (as nginx -s reopen)."""
         if self._path is not None:
+            self._flush()
             self._queue.put(_Control.REOPEN)
 
     def close(self) -> None:
         """Write what is queued, then stop the thread (and close the file)."""
+        self._flush()
         self._queue.put(_Control.STOP)
         self._thread.join()
         if self._path is not None:
@@ -58,8 +78,8 @@ class LineWriter:
         while True:
             item = self._queue.get()
             lines: list[bytes] = []
-            while isinstance(item, bytes):
-                lines.append(item)
+            while isinstance(item, list):
+                lines.extend(item)
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
