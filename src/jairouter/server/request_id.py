@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 
 MAX_LENGTH = 128
 
@@ -22,5 +22,7 @@ def accepted(value: bytes | None) -> str | None:
 
 def new_request_id() -> str:
     """64 random bits as 16 lowercase hex digits: unique enough to find one request among
-    billions, a fifth of uuid4's cost (0.4 µs against 2 µs), and short in a log line."""
-    return os.urandom(8).hex()
+    billions, and short in a log line. An id needs to be unique, not secret: Python's
+    generator (seeded from the OS, reseeded in every forked worker) costs 0.19 µs where
+    os.urandom's system call cost 0.36 µs and uuid4 2 µs."""
+    return f"{random.getrandbits(64):016x}"
