@@ -2,7 +2,8 @@
 
     RouterError                      500 server_error
     ├── BadRequest                   400 invalid_request_error
-    │   └── BodyTooLarge             413 invalid_request_error / request_too_large
+    │   ├── BodyTooLarge             413 invalid_request_error / request_too_large
+    │   └── MethodNotAllowed         405 invalid_request_error / method_not_allowed (with Allow)
     ├── ModelNotFound                404 invalid_request_error / model_not_found
     ├── RateLimited                  429 rate_limit_exceeded (with Retry-After, X-RateLimit-*)
     ├── NoCapacity                   503 service_unavailable (no instance can take the request)
@@ -55,6 +56,11 @@ class BadRequest(RouterError):
 class BodyTooLarge(BadRequest):
     status = 413
     code = "request_too_large"
+
+
+class MethodNotAllowed(BadRequest):
+    status = 405
+    code = "method_not_allowed"
 
 
 class ModelNotFound(RouterError):

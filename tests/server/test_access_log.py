@@ -65,6 +65,11 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in log.read_bytes().splitlines()]
 
 
+def proxied(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines of proxied requests (admin calls made by a test are logged too)."""
+    return [line for line in lines if line["route"] == "proxy"]
+
+
 def test_a_client_request_id_is_returned_forwarded_and_logged(
     sim: ServerThread, tmp_path: Path
 ) -> None:
@@ -247,7 +252,7 @@ def test_a_reload_reopens_a_rotated_log_file(sim: ServerThread, tmp_path: Path) 
         assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
         second = ask(client).headers["x-request-id"]
     assert [line["request_id"] for line in json_lines(tmp_path / "access.log.1")] == [first]
-    assert [line["request_id"] for line in json_lines(log)] == [second]
+    assert [line["request_id"] for line in proxied(json_lines(log))] == [second]
 
 
 def test_a_reload_applies_a_changed_logging_block(sim: ServerThread, tmp_path: Path) -> None:
@@ -268,8 +273,10 @@ def test_a_reload_applies_a_changed_logging_block(sim: ServerThread, tmp_path: P
         path.write_text(f"logging:\n  access_log:\n    output: {log}\n    format: text\n{services}")
         assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
         as_text = ask(client).headers["x-request-id"]
-    first, second = log.read_text().splitlines()
+    # The second reload call began under the JSON log, so it ends in it.
+    first, reload_call, second = log.read_text().splitlines()
     assert orjson.loads(first)["request_id"] == logged
+    assert orjson.loads(reload_call)["path"] == "/admin/reload"
     assert f" {as_text} " in second
     assert not second.startswith("{")
 
@@ -324,3 +331,72 @@ def test_a_client_that_leaves_is_logged_as_499_or_as_a_cut_stream(tmp_path: Path
         "client disconnected",
     )
     assert left["bytes_sent"] > 0
+
+
+# Every other route: (method, path, status, route in the access log).
+OTHER_ROUTES = [
+    ("GET", "/v1/models", 200, "models"),
+    ("GET", "/health", 200, "health"),
+    ("GET", "/metrics", 200, "metrics"),
+    ("GET", "/admin/status", 200, "admin"),
+    ("POST", "/admin/reload", 422, "admin"),  # not started from a file
+    ("GET", "/v1/chat/completions", 405, "proxy"),
+    ("POST", "/v1/models", 405, "models"),
+    ("GET", "/no/such/path", 404, None),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_every_route_answers_with_a_request_id_and_is_logged(
+    sim: ServerThread, tmp_path: Path, fmt: str
+) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url, format=fmt)) as router,
+        httpx.Client(base_url=router.url) as http,
+    ):
+        given = http.get("/health", headers={"X-Request-ID": "probe-7"})
+        answers = [http.request(method, path) for method, path, _, _ in OTHER_ROUTES]
+    assert given.headers["x-request-id"] == "probe-7"
+    assert [answer.status_code for answer in answers] == [row[2] for row in OTHER_ROUTES]
+    ids = [answer.headers["x-request-id"] for answer in answers]
+    assert all(HEX_ID.fullmatch(rid) for rid in ids)
+    assert len(set(ids)) == len(ids)
+    if fmt == "text":
+        lines = log.read_text().splitlines()
+        assert " probe-7 " in lines[0]
+        for line, rid, (method, path, status, route) in zip(
+            lines[1:], ids, OTHER_ROUTES, strict=True
+        ):
+            label = "chat" if route == "proxy" else route or "-"  # a proxied path's service
+            assert f' {rid} "{method} {path}" {status} {label} ' in line
+        return
+    first, *lines = json_lines(log)
+    assert (first["request_id"], first["route"], first["status"]) == ("probe-7", "health", 200)
+    seen = [
+        (line["request_id"], line["method"], line["path"], line["status"], line["route"])
+        for line in lines
+    ]
+    assert seen == [(rid, *row) for rid, row in zip(ids, OTHER_ROUTES, strict=True)]
+    assert all(line.keys() == first.keys() for line in lines)
+    metrics = lines[2]
+    assert (metrics["service"], metrics["model"], metrics["instance"]) == (None, None, None)
+    assert metrics["bytes_sent"] == len(answers[2].content)
+    not_allowed = lines[5]
+    assert not_allowed["service"] == "chat"
+    assert "only accepts POST" in not_allowed["error"]
+
+
+def test_without_the_access_log_every_route_still_answers_with_a_request_id(
+    sim: ServerThread, tmp_path: Path
+) -> None:
+    log = tmp_path / "access.log"
+    with (
+        run_router(logged_config(log, sim.url, enabled=False)) as router,
+        httpx.Client(base_url=router.url) as http,
+    ):
+        answers = [http.request(method, path) for method, path, _, _ in OTHER_ROUTES]
+        kept = http.get("/admin/status", headers={"X-Request-ID": "ops-1"})
+    assert all(HEX_ID.fullmatch(answer.headers["x-request-id"]) for answer in answers)
+    assert kept.headers["x-request-id"] == "ops-1"
+    assert not log.exists()

@@ -191,3 +191,20 @@ def test_a_reload_turning_tracing_on_without_the_extra_keeps_the_old_observer(
     monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
     assert observers.update(logged, traced) is current
     observers.close()
+
+
+def test_tracestate_and_baggage_are_forwarded_with_the_traceparent(
+    sim: ServerThread, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    caller = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
+    with run_router(traced_config(sim.url), tracer_provider=provider) as router:
+        chat(router.url, traceparent=caller, tracestate="vendor=abc,other=1", baggage="user=42")
+        chat(router.url, traceparent=caller)
+    with_state, plain = sim.journal.entries
+    [first, _] = by_kind(exporter.get_finished_spans(), SpanKind.CLIENT)
+    trace_id, span_id = ids(first)
+    assert with_state.headers["traceparent"] == f"00-{trace_id}-{span_id}-01"
+    assert with_state.headers["tracestate"] == "vendor=abc,other=1"
+    assert with_state.headers["baggage"] == "user=42"
+    assert "tracestate" not in plain.headers
+    assert "baggage" not in plain.headers

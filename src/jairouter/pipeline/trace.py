@@ -13,8 +13,9 @@ from typing import Protocol
 class AttemptSpan(Protocol):
     """A tracing span around one upstream try."""
 
-    traceparent: str
-    """The W3C `traceparent` header value naming this span, sent upstream."""
+    headers: dict[str, str]
+    """The W3C trace context headers naming this span (`traceparent`, and `tracestate` and
+    `baggage` when the caller sent them), sent upstream."""
 
     def end(self, status: int | None, error: str | None) -> None: ...
 
@@ -59,10 +60,10 @@ class RequestTrace:
     def upstream_headers(
         self, headers: dict[str, str], request_id: str, span: AttemptSpan | None
     ) -> dict[str, str]:
-        """The adapter's headers plus the request id (and `traceparent`) for one try."""
+        """The adapter's headers plus the request id (and the trace context) for one try."""
         if span is None:
             return upstream_headers(headers, request_id)
-        return {**headers, "X-Request-ID": request_id, "traceparent": span.traceparent}
+        return {**headers, "X-Request-ID": request_id, **span.headers}
 
     def tokens(self, prompt: object, completion: object) -> None:
         if type(prompt) is int:  # booleans are not counts

@@ -1,4 +1,4 @@
-"""The access log: one line per proxied request, JSON or text, built straight to bytes.
+"""The access log: one line per request, JSON or text, built straight to bytes.
 
 No logging.Formatter: a dict through orjson (or one f-string) is several times cheaper per
 request, and the line goes to a `LineWriter` thread, never to a blocking write on the loop.
@@ -57,11 +57,12 @@ class AccessLog:
             "time": self._clock.now(),
             "request_id": seen.request_id,
             "client": seen.client,
-            "method": "POST",
-            "path": seen.endpoint.path,
-            "service": seen.endpoint.service,  # a StrEnum: orjson writes its value
+            "method": seen.method,
+            "path": seen.path,
+            "route": seen.route,
+            "service": seen.service,  # a StrEnum: orjson writes its value
             "model": req.model if req is not None else None,
-            "stream": req.stream if req is not None else False,
+            "stream": req.stream if req is not None else None,
             "status": seen.status,
             "instance": trace.instance or None,
             "upstream_status": trace.upstream_status,
@@ -100,8 +101,10 @@ def _text_line(f: dict[str, Any]) -> bytes:
     """One readable line, nginx-like: time, client, id, request, status, then what happened."""
     parts = [
         f'{f["time"]} {f["client"] or "-"} {f["request_id"]} "{f["method"]} {f["path"]}" '
-        f"{f['status']} {f['service']} model={f['model'] or '-'}"
+        f"{f['status']} {f['service'] or f['route'] or '-'}"
     ]
+    if f["service"]:
+        parts.append(f"model={f['model'] or '-'}")
     if f["instance"]:
         parts.append(f"instance={f['instance']} upstream={f['upstream_status'] or '-'}")
     if f["retries"]:

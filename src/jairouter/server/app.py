@@ -32,6 +32,7 @@ from jairouter.pipeline.admission import Admission
 from jairouter.pipeline.routing import RouteTable
 from jairouter.server.admin import admin_routes
 from jairouter.server.admin_breakers import close_circuit
+from jairouter.server.edge import serve_marked
 from jairouter.server.metrics import GAUGES, read, render
 from jairouter.server.observers import Observers
 from jairouter.server.proxy import ProxyHandler
@@ -227,12 +228,14 @@ class Router:
             prober.start()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            endpoint = ENDPOINTS.get(scope["path"])
-            if endpoint is not None and self._proxy is not None:
-                await self._proxy(scope, receive, send, endpoint)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = ENDPOINTS.get(scope["path"])
+        if endpoint is not None and self._proxy is not None:
+            await self._proxy(scope, receive, send, endpoint)
+            return
+        await serve_marked(self.app, scope, receive, send, self.observers.current, self.addresses)
 
     async def list_models(self, _request: Request) -> Response:
         data = [

@@ -7,13 +7,16 @@ no clock reads, no record.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 from jairouter.pipeline.trace import RequestTrace, Spans
-from jairouter.types import Endpoint, Message, ProxyRequest, Send
+from jairouter.types import Endpoint, Message, ProxyRequest, Send, ServiceType
 
 # nginx's status for "the client closed the connection before the answer began".
 CLIENT_CLOSED = 499
+# The `route` of the proxied endpoints in the access log; other routes: server/edge.py.
+PROXY_ROUTE = "proxy"
 
 
 class RequestSpan(Spans, Protocol):
@@ -30,13 +33,16 @@ class Observation:
 
     __slots__ = (
         "client",
-        "endpoint",
         "first_byte",
         "kept",
+        "method",
+        "path",
         "req",
         "request_id",
+        "route",
         "send",
         "sent",
+        "service",
         "span",
         "started",
         "status",
@@ -46,7 +52,10 @@ class Observation:
     def __init__(
         self,
         send: Send,
-        endpoint: Endpoint,
+        method: str,
+        path: str,
+        route: str | None,
+        service: ServiceType | None,
         client: str,
         request_id: str,
         trace: RequestTrace,
@@ -54,7 +63,10 @@ class Observation:
         keep_answer: bool,
     ) -> None:
         self.send = send
-        self.endpoint = endpoint
+        self.method = method
+        self.path = path
+        self.route = route  # `proxy`, `admin`, `metrics`, ... (None: no route matched)
+        self.service = service  # the proxied endpoint's service
         self.client = client
         self.request_id = request_id
         self.trace = trace
@@ -95,7 +107,7 @@ class SpanSource(Protocol):
     """Starts request spans (server/tracing.py)."""
 
     def begin(
-        self, endpoint: Endpoint, request_id: str, traceparent: bytes | None
+        self, endpoint: Endpoint, request_id: str, carrier: Mapping[str, str] | None
     ) -> RequestSpan: ...
 
     def close(self) -> None: ...
@@ -112,16 +124,36 @@ class Observer:
     def begin(
         self,
         send: Send,
+        method: str,
         endpoint: Endpoint,
         client: str,
         request_id: str,
-        traceparent: bytes | None,
+        trace_context: Mapping[str, str] | None,
     ) -> Observation:
+        """A proxied request begins; `trace_context`: its W3C trace context headers, if any."""
         span = None
         if self.tracing is not None:
-            span = self.tracing.begin(endpoint, request_id, traceparent)
+            span = self.tracing.begin(endpoint, request_id, trace_context)
         trace = RequestTrace(span)
-        return Observation(send, endpoint, client, request_id, trace, span, self._keep_answer)
+        return Observation(
+            send,
+            method,
+            endpoint.path,
+            PROXY_ROUTE,
+            endpoint.service,
+            client,
+            request_id,
+            trace,
+            span,
+            self._keep_answer,
+        )
+
+    def begin_other(
+        self, send: Send, method: str, path: str, route: str | None, client: str, request_id: str
+    ) -> Observation:
+        """A request to any other route (admin, metrics, health, ...): logged, not traced."""
+        trace = RequestTrace()
+        return Observation(send, method, path, route, None, client, request_id, trace, None, False)
 
     def end(self, seen: Observation) -> None:
         duration = time.perf_counter() - seen.started

@@ -12,19 +12,22 @@ import contextlib
 import logging
 
 from jairouter.core.client_address import ClientAddressResolver
-from jairouter.errors import BadRequest, BodyTooLarge, RouterError
+from jairouter.errors import BadRequest, BodyTooLarge, MethodNotAllowed, RouterError
 from jairouter.pipeline import Pipeline
 from jairouter.pipeline.intake import parse_request
 from jairouter.pipeline.relay import StreamCut
 from jairouter.pipeline.timers import Timers
+from jairouter.server.edge import client_address
 from jairouter.server.observe import Observation, Observer
-from jairouter.server.request_id import accepted, new_request_id
-from jairouter.server.responses import send_error, send_json
+from jairouter.server.request_id import request_id_of
+from jairouter.server.responses import send_error
 from jairouter.types import Endpoint, ProxyRequest, Receive, Scope, Send
 
 log = logging.getLogger("jairouter.server")
 
 _ALLOW_POST = ((b"allow", b"POST"),)
+# W3C trace context and baggage headers, read only by tracing (when it is on).
+TRACE_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
 WATCH_AFTER = 0.05  # seconds before an exchange starts watching for its client leaving
 
 
@@ -90,15 +93,11 @@ class ProxyHandler:
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint
     ) -> None:
-        if scope["method"] != "POST":
-            error = BadRequest(f"{endpoint.path} only accepts POST")
-            await send_json(send, 405, error.body(), _ALLOW_POST)
-            return
         content_type = ""
         length: bytes | None = None
         forwarded: str | None = None
         given_id: bytes | None = None
-        traceparent: bytes | None = None
+        trace_context: dict[str, str] | None = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value.decode("latin-1")
@@ -108,25 +107,28 @@ class ProxyHandler:
                 forwarded = value.decode("latin-1")
             elif name == b"x-request-id":
                 given_id = value
-            elif name == b"traceparent":
-                traceparent = value
-        peer = scope["client"][0] if scope.get("client") else ""
-        client = self.addresses.resolve(peer, forwarded) if self.addresses.trusts_proxies else peer
-        request_id = accepted(given_id) or new_request_id()
+            elif name in TRACE_CONTEXT:
+                trace_context = _with_header(trace_context, name, value)
+        client = client_address(self.addresses, scope, forwarded)
+        request_id = request_id_of(given_id)
+        method = scope["method"]
         observer = self.observer
         if observer is None:
-            await self._serve(endpoint, receive, send, content_type, length, client, request_id)
+            await self._serve(
+                method, endpoint, receive, send, content_type, length, client, request_id
+            )
             return
-        seen = observer.begin(send, endpoint, client, request_id, traceparent)
+        seen = observer.begin(send, method, endpoint, client, request_id, trace_context)
         try:
             await self._serve(
-                endpoint, receive, seen, content_type, length, client, request_id, seen
+                method, endpoint, receive, seen, content_type, length, client, request_id, seen
             )
         finally:
             observer.end(seen)
 
     async def _serve(
         self,
+        method: str,
         endpoint: Endpoint,
         receive: Receive,
         send: Send,
@@ -137,6 +139,10 @@ class ProxyHandler:
         seen: Observation | None = None,
     ) -> None:
         """Read and parse the body, then proxy it; `seen` records what happened, when on."""
+        if method != "POST":
+            error = MethodNotAllowed(f"{endpoint.path} only accepts POST", headers=_ALLOW_POST)
+            await _refuse(send, error, request_id, seen)
+            return
         try:
             body = await self._read_body(receive, length)
             req = parse_request(endpoint, body, content_type, client)
@@ -222,6 +228,14 @@ async def _refuse(
     """Answer with `error`'s OpenAI-style body, naming the request so it can be found in logs."""
     _note(seen, str(error))
     await send_error(send, error, ((b"x-request-id", request_id.encode()),))
+
+
+def _with_header(headers: dict[str, str] | None, name: bytes, value: bytes) -> dict[str, str]:
+    """`headers` with `name: value` added; repeated headers join with commas, as W3C allows."""
+    key, text = name.decode("latin-1"), value.decode("latin-1")
+    headers = headers if headers is not None else {}
+    headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return headers
 
 
 def _note(seen: Observation | None, error: str) -> None:

@@ -2,13 +2,18 @@
 
 Imported only when `tracing.enabled` is true (server/observers.py), so a router without the
 `otel` extra never loads OpenTelemetry. Spans are started explicitly from their parent (no
-contextvars on the hot path) and the `traceparent` sent upstream is formatted straight from the
-attempt's span context.
+contextvars on the hot path). The W3C trace context (`traceparent`, `tracestate`) and `baggage`
+a caller sends are read and forwarded upstream by OTel's own propagators.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -40,13 +45,16 @@ class Tracing:
         self.provider = provider
         self._owned = owned
         self._tracer = provider.get_tracer("jairouter")
-        self._propagator = TraceContextTextMapPropagator()
+        self._propagator = CompositePropagator(
+            [TraceContextTextMapPropagator(), W3CBaggagePropagator()]
+        )
 
-    def begin(self, endpoint: Endpoint, request_id: str, traceparent: bytes | None) -> RequestSpan:
-        """The request's span; a child of the caller's span when its `traceparent` is valid."""
-        parent = None
-        if traceparent is not None:
-            parent = self._propagator.extract({"traceparent": traceparent.decode("latin-1")})
+    def begin(
+        self, endpoint: Endpoint, request_id: str, carrier: Mapping[str, str] | None
+    ) -> RequestSpan:
+        """The request's span; a child of the caller's span when the `carrier` (its
+        `traceparent`, `tracestate`, `baggage` headers) holds a valid `traceparent`."""
+        parent = self._propagator.extract(carrier) if carrier is not None else None
         span = self._tracer.start_span(
             f"POST {endpoint.path}",
             context=parent,
@@ -58,7 +66,7 @@ class Tracing:
                 "jairouter.request_id": request_id,
             },
         )
-        return RequestSpan(self._tracer, span)
+        return RequestSpan(self._tracer, self._propagator, span, parent)
 
     def close(self) -> None:
         """Export what is pending, then stop the exporter's thread (if this router made it)."""
@@ -71,21 +79,32 @@ class Tracing:
 class RequestSpan:
     """One request's span; `attempt` starts its children (pipeline/trace.py `Spans`)."""
 
-    __slots__ = ("_span", "_tracer", "trace_id")
+    __slots__ = ("_context", "_propagator", "_span", "_tracer", "trace_id")
 
-    def __init__(self, tracer: Tracer, span: Span) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        propagator: CompositePropagator,
+        span: Span,
+        parent: Context | None,
+    ) -> None:
         self._tracer = tracer
+        self._propagator = propagator
         self._span = span
+        # The caller's context (its baggage) with this span in it: what the tries continue.
+        self._context = set_span_in_context(span, parent)
         self.trace_id = f"{span.get_span_context().trace_id:032x}"
 
     def attempt(self, instance: str, number: int) -> AttemptSpan:
         span = self._tracer.start_span(
             f"upstream {instance}",
-            context=set_span_in_context(self._span),
+            context=self._context,
             kind=SpanKind.CLIENT,
             attributes={"jairouter.instance": instance, "jairouter.attempt": number},
         )
-        return AttemptSpan(span)
+        headers: dict[str, str] = {}
+        self._propagator.inject(headers, context=set_span_in_context(span, self._context))
+        return AttemptSpan(span, headers)
 
     def end(self, status: int, error: str, req: ProxyRequest | None) -> None:
         span = self._span
@@ -103,15 +122,14 @@ class RequestSpan:
 
 
 class AttemptSpan:
-    """One upstream try's span and the `traceparent` that names it upstream."""
+    """One upstream try's span and the trace context headers that name it upstream:
+    `traceparent`, with the caller's `tracestate` (the span keeps it) and `baggage` if any."""
 
-    __slots__ = ("_span", "traceparent")
+    __slots__ = ("_span", "headers")
 
-    def __init__(self, span: Span) -> None:
+    def __init__(self, span: Span, headers: dict[str, str]) -> None:
         self._span = span
-        context = span.get_span_context()
-        flags = int(context.trace_flags)
-        self.traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"
+        self.headers = headers
 
     def end(self, status: int | None, error: str | None) -> None:
         if status is not None:
