@@ -45,7 +45,7 @@ from jairouter.server.reload import (
     watch_file,
 )
 from jairouter.server.snapshot import Snapshot, merge
-from jairouter.server.workers import RUN_DIR_ENV, Workers
+from jairouter.server.workers import RUN_DIR_ENV, Workers, on_stop_signal
 from jairouter.types import ENDPOINTS, Receive, Scope, Send, ServiceType
 from jairouter.upstream.client import UpstreamClient
 
@@ -99,7 +99,8 @@ class Router:
             if run_dir is not None
             else None
         )
-        # Set when the server starts draining (`run.RouterServer`): endless responses such as
+        # Set when the server starts draining (`run.RouterServer`; in a worker of several, its
+        # stop signal: `workers.on_stop_signal`): endless responses such as
         # the status stream end then, as uvicorn waits for open connections before shutdown.
         self.draining = asyncio.Event()
         self.app = Starlette(
@@ -136,6 +137,8 @@ class Router:
             on_sighup(lambda: self._tasks.start(self.reload(), "jairouter-reload"))
         if self.workers is not None:
             await self.workers.start()
+            # The supervisor's SIGTERM starts this worker's drain: end endless streams then.
+            on_stop_signal(self.draining.set)
         try:
             yield
         finally:

@@ -15,8 +15,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -127,6 +130,29 @@ class Workers:
     async def _write(self) -> None:
         data = encode(self._snapshot())  # read on the loop, where the counters change
         await asyncio.to_thread(_replace, self._file, data)
+
+
+def on_stop_signal(callback: Callable[[], None]) -> None:
+    """Run `callback` on the loop at SIGINT or SIGTERM, then the handler installed before it
+    (uvicorn's, which starts the drain).
+
+    uvicorn's supervisor builds each worker's server, so a worker cannot learn of the drain
+    the way `run.RouterServer` does; it is told by the SIGTERM the supervisor sends (Ctrl-C
+    reaches every process of the group as SIGINT). uvicorn restores the handlers it found
+    when it exits. Only the main thread may set handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def chained(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(callback)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, chained)
 
 
 async def _ask(socket: Path, request: Mapping[str, Any]) -> bytes | None:
