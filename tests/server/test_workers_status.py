@@ -1,5 +1,7 @@
-"""`jairouter serve --workers 2` seen through the admin API: a status stream ends as soon as
-its worker starts draining. The real console script in a subprocess."""
+"""`jairouter serve --workers 2` seen through the admin API and `jairouter top`: whichever
+worker answers, the status is the whole router's (counts summed, state at its worst, each
+worker's own view beside), and a status stream ends as soon as its worker starts draining.
+The real console script in a subprocess."""
 
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ import orjson
 
 from jairouter.server.run import DRAIN_SECONDS
 from jairouter.simulate import ServerThread, SimSettings, openai_app
+from jairouter.tui.app import TopApp
+from jairouter.tui.source import StatusSource
 from tests.cli.test_serve_demo import LISTENING, TIMEOUT, jairouter
-from tests.server.test_metrics_workers import TRIES, _wait_started
+from tests.server.test_metrics import CHAT, backend
+from tests.server.test_metrics_workers import TRIES, _wait_started, instance, two_workers
+from tests.tui.test_top import header, until
 
 MODEL = "workers-model"
 
@@ -57,3 +63,60 @@ def test_sigterm_ends_the_status_streams_of_every_worker_at_once(tmp_path: Path)
             router.wait()
         assert all(not any(line.startswith("data: ") for line in rest) for rest in rests)
         assert "Traceback" not in router.stderr.text
+
+
+def served_by_both(client: httpx.Client) -> int:
+    """Sends requests until each worker has served some; how many were sent."""
+    for sent in range(1, TRIES):
+        assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
+        views = instance(client.get("/admin/status").json())["per_worker"]
+        if len(views) == 2 and all(view["requests"] for view in views):
+            return sent
+    raise AssertionError("the requests all reached one worker")
+
+
+def test_the_status_adds_up_every_worker_whichever_answers(tmp_path: Path) -> None:
+    with backend() as (sim, _), two_workers(tmp_path, sim.url) as client:
+        sent = served_by_both(client)
+        answered: set[int] = set()
+        for _ in range(TRIES):  # new connections: different workers answer
+            status = client.get("/admin/status").json()
+            answered.add(status["pid"])
+            assert len(status["workers"]) == 2
+            assert status["pid"] in status["workers"]
+            whole = instance(status)
+            assert whole["requests"] == sent
+            assert sum(view["requests"] for view in whole["per_worker"]) == sent
+            assert {view["pid"] for view in whole["per_worker"]} == set(status["workers"])
+            assert whole["inflight"] == 0
+            assert whole["p50_ms"] is not None
+            if len(answered) == 2:
+                break
+        assert len(answered) == 2
+        url = "/admin/status/stream?interval=60"
+        with client.stream("GET", url) as answer:
+            streamed = first_event(answer.iter_lines())
+        assert len(streamed["workers"]) == 2
+        assert instance(streamed)["requests"] == sent
+
+
+def test_a_circuit_open_in_one_worker_is_open_in_the_whole_routers_status(
+    tmp_path: Path,
+) -> None:
+    breaker = {"consecutive_failures": 1, "failure_rate_threshold": 0, "open_duration": 60}
+    with backend() as (sim, fault), two_workers(tmp_path, sim.url, **breaker) as client:
+        fault.status = 500
+        assert client.post("/v1/chat/completions", json=CHAT).status_code == 500
+        whole = instance(client.get("/admin/status").json())
+    assert sorted(view["circuit"] for view in whole["per_worker"]) == ["closed", "open"]
+    assert whole["circuit"] == "open"
+    assert whole["circuit_retry_in"] > 0
+    assert (whole["requests"], whole["errors"]) == (1, 1)
+    assert [error["kind"] for error in whole["recent_errors"]] == ["server error"]
+
+
+async def test_top_shows_how_many_workers_it_sees(tmp_path: Path) -> None:
+    with backend() as (sim, _), two_workers(tmp_path, sim.url) as client:
+        app = TopApp(StatusSource(str(client.base_url)), interval=0.1)
+        async with app.run_test(size=(200, 40)) as pilot:
+            await until(pilot, lambda: "2 workers" in header(app))

@@ -195,8 +195,26 @@ class LimitStatus(_Open):
     keys: int | None = Field(None, description="Keys holding state (keyed scopes only).")
 
 
+class WorkerInstanceStatus(_Open):
+    """One worker's own view of an instance (`serve --workers N`)."""
+
+    pid: int = Field(description="The worker's process id.")
+    inflight: int = Field(description="Requests this worker is serving on it now.")
+    requests: int = Field(description="This worker's exchanges with it.")
+    errors: int = Field(description="Those that ended in a 5xx or no answer.")
+    circuit: str = Field(
+        description="This worker's circuit breaker state for it.",
+        json_schema_extra={"enum": [state.value for state in BreakerState]},
+    )
+    healthy: bool | None = Field(description="What this worker's probes say; null if unprobed.")
+    ejected: bool = Field(description="Whether this worker's outlier detection keeps it out.")
+
+
 class InstanceStatus(_Open):
-    """One enabled instance's live state and counters since the router started."""
+    """One enabled instance's live state and counters since the router started. With
+    `serve --workers N`, the whole router's: counts and in-flight summed over the running
+    workers, latencies from their merged histograms, and the worst state any worker sees
+    (open in one is open; unhealthy or ejected in one is so)."""
 
     model: str = Field(description="The model name clients ask for.")
     url: str = Field(description="Base URL of the server, any password masked.")
@@ -216,6 +234,9 @@ class InstanceStatus(_Open):
     errors: int = Field(description="Those that ended in a 5xx or no answer.")
     p50_ms: float | None = Field(description="Median exchange duration; null before any.")
     p95_ms: float | None = Field(description="95th percentile exchange duration.")
+    per_worker: list[WorkerInstanceStatus] | None = Field(
+        None, description="With `serve --workers N` only: each running worker's own view."
+    )
 
 
 class ConfigStatus(_Open):
@@ -236,6 +257,10 @@ class RouterStatus(_Open):
 
     version: str = Field(description="The router's version.")
     pid: int = Field(description="The process that answered: one worker's with --workers N.")
+    workers: list[int] = Field(
+        description="The processes this snapshot adds up: every running worker's pid with "
+        "`serve --workers N`, else `[pid]`."
+    )
     uptime: float = Field(description="Seconds since this router started.")
     config: ConfigStatus
     services: dict[str, list[InstanceStatus]] = Field(

@@ -27,14 +27,14 @@ def instance_counters(target: Target) -> dict[str, object]:
         "requests": stats.requests,
         "errors": stats.errors,
         "throttled": stats.throttled,
-        "p50_ms": _ms(stats.duration.quantile(0.5)),
-        "p95_ms": _ms(stats.duration.quantile(0.95)),
-        "ttft_p50_ms": _ms(stats.first_token.quantile(0.5)),
+        "p50_ms": milliseconds(stats.duration.quantile(0.5)),
+        "p95_ms": milliseconds(stats.duration.quantile(0.95)),
+        "ttft_p50_ms": milliseconds(stats.first_token.quantile(0.5)),
         "recent_errors": [error._asdict() for error in stats.recent_errors],
     }
 
 
-def _ms(seconds: float | None) -> float | None:
+def milliseconds(seconds: float | None) -> float | None:
     return round(seconds * 1000, 3) if seconds is not None else None
 
 

@@ -45,6 +45,7 @@ from jairouter.server.reload import (
     watch_file,
 )
 from jairouter.server.snapshot import Snapshot, merge
+from jairouter.server.status import status_snapshot
 from jairouter.server.workers import RUN_DIR_ENV, Workers, on_stop_signal
 from jairouter.types import ENDPOINTS, Receive, Scope, Send, ServiceType
 from jairouter.upstream.client import UpstreamClient
@@ -73,6 +74,7 @@ class Router:
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.config = config
+        self.started = time.time()
         self._listening = config.server  # what a reload cannot change
         self._tune_gc = tune_gc
         # Access log and tracing; `log_format` is the access log's unless the config sets one,
@@ -94,7 +96,11 @@ class Router:
             Workers(
                 run_dir,
                 self.read_metrics,
-                {"reload": self._reload_here, "close-circuit": self._close_circuit_here},
+                {
+                    "reload": self._reload_here,
+                    "close-circuit": self._close_circuit_here,
+                    "status": self._status_here,
+                },
             )
             if run_dir is not None
             else None
@@ -200,6 +206,9 @@ class Router:
 
     async def _reload_here(self, _request: Mapping[str, Any]) -> Mapping[str, Any]:
         return {"reloaded": await self.reload()}
+
+    async def _status_here(self, _request: Mapping[str, Any]) -> Mapping[str, Any]:
+        return status_snapshot(self, histograms=True)
 
     async def _close_circuit_here(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         service = ServiceType(request["service"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -25,11 +25,11 @@ RETRY_MS = 1000  # how soon an EventSource client reconnects after the stream en
 
 class StatusFeed:
     """Serialized snapshots from `build`, rebuilt only when the last one is older than the
-    asking watcher's interval."""
+    asking watcher's interval (one build at a time: with several workers it asks them all)."""
 
     def __init__(
         self,
-        build: Callable[[], object],
+        build: Callable[[], Awaitable[object]],
         draining: asyncio.Event,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -38,20 +38,22 @@ class StatusFeed:
         self._clock = clock
         self._built_at = float("-inf")
         self._latest = b""
+        self._building = asyncio.Lock()
 
-    def current(self, max_age: float) -> bytes:
+    async def current(self, max_age: float) -> bytes:
         """The latest snapshot as JSON, built anew when it is `max_age` seconds old or more."""
-        now = self._clock()
-        if now - self._built_at >= max_age:
-            self._latest = orjson.dumps(self._build())
-            self._built_at = now
+        async with self._building:
+            now = self._clock()
+            if now - self._built_at >= max_age:
+                self._latest = orjson.dumps(await self._build())
+                self._built_at = now
         return self._latest
 
     async def events(self, interval: float) -> AsyncIterator[bytes]:
         """SSE frames every `interval` seconds until the server drains (or the client leaves)."""
         yield b"retry: %d\n\n" % RETRY_MS
         while not self._draining.is_set():
-            yield b"data: " + self.current(interval) + b"\n\n"
+            yield b"data: " + await self.current(interval) + b"\n\n"
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._draining.wait()

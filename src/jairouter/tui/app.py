@@ -164,6 +164,8 @@ class TopApp(App[None]):
         line = Text()
         line.append(f"jairouter {frame.version}", "bold")
         line.append(f"  up {_duration(frame.uptime)}")
+        if frame.workers is not None:  # a router from before the count does not say
+            line.append(f"  {frame.workers} worker{'' if frame.workers == 1 else 's'}")
         line.append(f"  config v{frame.generation if frame.generation is not None else '-'}")
         total = "-" if frame.total_rps is None else f"{frame.total_rps:.1f}"
         line.append(f"  {total} req/s")

@@ -113,6 +113,7 @@ class Frame:
     failed: int  # 5xx answers and exchanges with no answer
     services: tuple[Service, ...]
     instances: tuple[Instance, ...]
+    workers: int | None = None  # processes the snapshot adds up (`serve --workers N`)
 
 
 class Shaper:
@@ -157,6 +158,7 @@ class Shaper:
             failed=sum(i.errors for i in instances),
             services=services,
             instances=tuple(instances),
+            workers=len(pids) if isinstance(pids := snapshot.get("workers"), list) else None,
         )
 
     def forget(self) -> None:
