@@ -42,6 +42,18 @@ def test_clear_forgets_entries_and_totals() -> None:
         _ = journal.last
 
 
+def test_a_request_from_before_clear_ending_after_it_is_not_counted() -> None:
+    journal = Journal()
+    earlier = journal.open(_entry("/earlier"))
+    journal.clear()
+    own = journal.open(_entry("/own"))
+    journal.finish(earlier, status=200, completed=False)
+    assert earlier.disconnected  # the entry still says how it ended
+    assert (journal.received, journal.completed, journal.disconnected) == (1, 0, 0)
+    journal.finish(own, status=200, completed=False)
+    assert journal.disconnected == 1
+
+
 def test_wait_until_wakes_when_another_thread_records() -> None:
     journal = Journal()
     entry = journal.open(_entry())

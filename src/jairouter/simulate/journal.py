@@ -40,6 +40,8 @@ class JournalEntry:
     status: int | None = None  # the status answered, once known
     completed: bool = False  # the whole answer was handed to the transport
     disconnected: bool = False  # the exchange ended early: client gone or server stopping
+    # Which `clear()` period it arrived in: an older request ending later is not in the totals.
+    epoch: int = field(default=0, repr=False, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -56,12 +58,14 @@ class Journal:
         self._received = 0
         self._completed = 0
         self._disconnected = 0
+        self._epoch = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     # -- written by the server -------------------------------------------------------------
 
     def open(self, entry: JournalEntry) -> JournalEntry:
         with self._changed:
+            entry.epoch = self._epoch
             self._entries.append(entry)
             self._received += 1
             self._notify()
@@ -73,12 +77,13 @@ class Journal:
             if entry.finished:
                 return
             entry.status = status if status is not None else entry.status
+            counted = entry.epoch == self._epoch
             if completed:
                 entry.completed = True
-                self._completed += 1
+                self._completed += counted
             else:
                 entry.disconnected = True
-                self._disconnected += 1
+                self._disconnected += counted
             self._notify()
 
     # -- read by tests ---------------------------------------------------------------------
@@ -109,7 +114,10 @@ class Journal:
         return self._disconnected
 
     def clear(self) -> None:
+        """Forgets entries and totals; requests still running count nowhere when they end, so
+        a test that clears sees only its own requests even if an earlier one ends late."""
         with self._changed:
+            self._epoch += 1
             self._entries.clear()
             self._received = self._completed = self._disconnected = 0
 
