@@ -18,13 +18,20 @@ STEPS = range(6)
 Compare = Callable[..., bool]
 
 
+async def reached(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
+    """Wait until `condition` holds and the screen has caught up; fail rather than pin a
+    half-drawn screen when it never does."""
+    for _ in range(3000):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the screen never reached the state to pin")
+
+
 async def settled(app: TopApp, pilot: Pilot[Any], final: float) -> None:
     """Wait until the last fixed snapshot is on screen."""
-    for _ in range(200):
-        if app.frame is not None and app.frame.uptime == final:
-            break
-        await pilot.pause(0.01)
-    await pilot.pause()
+    await reached(pilot, lambda: app.frame is not None and app.frame.uptime == final)
 
 
 def test_normal(snap_compare: Compare) -> None:
@@ -50,11 +57,7 @@ def test_disconnected(snap_compare: Compare) -> None:
 
     async def ready(pilot: Pilot[Any]) -> None:
         await settled(app, pilot, snapshot(STEPS[-1])["uptime"])
-        for _ in range(200):
-            if app.disconnected is not None:
-                break
-            await pilot.pause(0.01)
-        await pilot.pause()
+        await reached(pilot, lambda: app.disconnected is not None)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
