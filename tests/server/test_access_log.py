@@ -197,6 +197,18 @@ def test_the_text_format_is_one_readable_line(sim: ServerThread, tmp_path: Path)
     assert re.fullmatch(pattern, line), line
 
 
+def test_a_model_name_cannot_split_or_forge_a_text_line(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    forged = 'x"\n2026-01-01T00:00:00.000Z 10.0.0.1 forged "POST /v1/chat/completions" 200'
+    with run_router(logged_config(log, sim.url, format="text")) as router:
+        resp = httpx.post(
+            router.url + "/v1/chat/completions", json={"model": forged, "messages": []}
+        )
+    assert resp.status_code == 404
+    [line] = log.read_text().splitlines()
+    assert f" 404 chat model={orjson.dumps(forged).decode()} " in line
+
+
 def test_prompt_and_completion_text_stay_out_of_the_log(sim: ServerThread, tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     with (

@@ -97,6 +97,16 @@ def _ms(seconds: float) -> float:
     return int(seconds * 1_000_000) / 1000
 
 
+def _word(value: str | None) -> str:
+    """`value` as one token of a text line: the client chose it, and a newline or space in
+    it must not end the line or pass for another field, so such a value is JSON-quoted."""
+    if not value:
+        return "-"
+    if value.isprintable() and " " not in value and '"' not in value:
+        return value
+    return orjson.dumps(value).decode()
+
+
 def _text_line(f: dict[str, Any]) -> bytes:
     """One readable line, nginx-like: time, client, id, request, status, then what happened."""
     parts = [
@@ -104,7 +114,7 @@ def _text_line(f: dict[str, Any]) -> bytes:
         f"{f['status']} {f['service'] or f['route'] or '-'}"
     ]
     if f["service"]:
-        parts.append(f"model={f['model'] or '-'}")
+        parts.append(f"model={_word(f['model'])}")
     if f["instance"]:
         parts.append(f"instance={f['instance']} upstream={f['upstream_status'] or '-'}")
     if f["retries"]:
