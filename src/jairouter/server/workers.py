@@ -156,7 +156,7 @@ def on_stop_signal(callback: Callable[[], None]) -> None:
 
 
 async def _ask(socket: Path, request: Mapping[str, Any]) -> bytes | None:
-    """The sibling's one-line answer, or None if it does not answer (gone, or stopping)."""
+    """The sibling's one-line answer, or None if it gives none whole (gone, or stopping)."""
     try:
         async with asyncio.timeout(ASK_TIMEOUT):
             reader, writer = await asyncio.open_unix_connection(str(socket))
@@ -168,7 +168,8 @@ async def _ask(socket: Path, request: Mapping[str, Any]) -> bytes | None:
                 writer.close()
     except (OSError, TimeoutError):
         return None
-    return answer or None
+    # Without its newline the answer was cut off: the sibling stopped while answering.
+    return answer if answer.endswith(b"\n") else None
 
 
 def _replace(path: Path, data: bytes) -> None:
