@@ -328,6 +328,27 @@ def test_wrong_method_on_a_router_path_is_a_json_405(http: httpx.Client) -> None
     assert "POST /v1/models" in error["message"]
 
 
+def test_a_failing_route_still_answers_an_openai_style_500(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config.model_validate(
+        {"services": {"chat": {"instances": [{"model": CHAT, "url": stack.a.url}]}}}
+    )
+    with run_router(config) as router:
+
+        def broken() -> None:
+            raise RuntimeError("a bug in the router")
+
+        monkeypatch.setattr(router.router, "read_metrics", broken)
+        error = error_of(httpx.get(router.url + "/metrics"), 500)
+    assert error == {
+        "message": "internal error in the router",
+        "type": "server_error",
+        "param": None,
+        "code": "internal_error",
+    }
+
+
 # -- 413: bodies over server.max_body_size ---------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from jairouter.adapters.registry import ADAPTERS
 from jairouter.config.models import Config
 from jairouter.config.observability import LogFormat
 from jairouter.core.client_address import ClientAddressResolver
-from jairouter.errors import ConfigError, error_body
+from jairouter.errors import ConfigError, RouterError, error_body
 from jairouter.health.prober import Prober
 from jairouter.health.target import probe_targets
 from jairouter.pipeline import Pipeline
@@ -116,7 +116,7 @@ class Router:
                 Route("/metrics", self.metrics, methods=["GET"]),
                 *admin_routes(self),
             ],
-            exception_handlers={HTTPException: _http_error},
+            exception_handlers={HTTPException: _http_error, Exception: _internal_error},
             lifespan=self.running,
         )
 
@@ -291,6 +291,13 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
         message, "invalid_request_error", "not_found" if exc.status_code == 404 else None
     )
     return Response(body, exc.status_code, headers=exc.headers, media_type="application/json")
+
+
+async def _internal_error(_request: Request, _exc: Exception) -> Response:
+    """Any other failure in a route still answers an OpenAI-style body; Starlette then
+    re-raises, so the traceback is logged, not sent."""
+    error = RouterError("internal error in the router")
+    return Response(error.body(), error.status, media_type="application/json")
 
 
 def _prober(config: Config, previous: Prober | None) -> Prober | None:
