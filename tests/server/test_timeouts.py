@@ -57,8 +57,8 @@ def test_a_silent_stream_ends_with_an_error_event(router: RouterThread) -> None:
     events = [e for e in answer.content.split(b"\n\n") if e]
     assert events[:2] == [EVENT.strip()] * 2
     error = orjson.loads(events[2].removeprefix(b"data: "))["error"]
-    assert "went silent" in error["message"]
-    assert 0.3 <= took < 3
+    assert "went silent" in error["message"]  # timeouts.idle ended it, not the 30 s stall
+    assert took >= 0.3  # and never before the silence lasted timeouts.idle
 
 
 def test_a_silent_whole_answer_breaks_the_connection(router: RouterThread) -> None:
