@@ -14,6 +14,10 @@ import math
 from typing import Protocol
 
 TICK = 0.025  # seconds
+# Ticks between sweeps of emptied buckets. A request's watchdog is armed minutes ahead (the
+# idle timeout) and disarmed within moments: left in place, the emptied bucket of every tick
+# would keep its grown table until its slot passes, megabytes under load.
+SWEEP_TICKS = 40
 
 
 class Timed(Protocol):
@@ -25,7 +29,7 @@ class Timed(Protocol):
 
 
 class Timers:
-    __slots__ = ("_buckets", "_done", "_handle", "_loop", "_tick")
+    __slots__ = ("_buckets", "_done", "_handle", "_loop", "_next_sweep", "_tick")
 
     def __init__(self, tick: float = TICK) -> None:
         self._tick = tick
@@ -33,6 +37,7 @@ class Timers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._done = 0  # every slot up to this one has run
+        self._next_sweep = 0  # the slot after which emptied buckets are dropped
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -72,6 +77,10 @@ class Timers:
                 for timer in bucket:
                     timer.fire(now)
         self._done = max(self._done, current)
+        if current >= self._next_sweep:
+            self._next_sweep = current + SWEEP_TICKS
+            for slot in [slot for slot, bucket in buckets.items() if not bucket]:
+                del buckets[slot]
         if buckets:
             self._handle = loop.call_at((self._done + 1) * self._tick, self._run)
         else:
