@@ -24,8 +24,9 @@ def top(
         typer.Option("--interval", min=0.1, max=60, help="Seconds between updates."),
     ] = 1.0,
 ) -> None:
-    """Watch a running router live: health, circuits, load, latency and limits of every
-    instance; enable, disable or reset one from the keyboard (? for keys)."""
+    """Watch a running router live: health, circuits, load, latency and limits per instance.
+
+    Enable, disable or reset an instance from the keyboard (? lists the keys)."""
     from jairouter.tui.app import TopApp
     from jairouter.tui.source import StatusSource
 
