@@ -4,7 +4,7 @@ from ipaddress import ip_network
 
 import pytest
 
-from jairouter.core.client_address import ClientAddressResolver
+from jairouter.core.client_address import MAX_REMEMBERED, ClientAddressResolver
 
 PROXIES = ClientAddressResolver(
     [ip_network("10.0.0.0/8"), ip_network("::1/128"), ip_network("fd00::/8")]
@@ -89,3 +89,15 @@ def test_malformed_entries_end_the_walk_safely(header: str, client: str) -> None
 @pytest.mark.parametrize("peer", ["", "unix:/run/router.sock", "not an address"])
 def test_a_malformed_peer_is_returned_as_is(peer: str) -> None:
     assert PROXIES.resolve(peer, "198.51.100.1") == peer
+
+
+def test_a_header_too_long_to_remember_is_still_walked_but_not_kept() -> None:
+    resolver = ClientAddressResolver([ip_network("10.0.0.0/8")])
+    forged = "198.51.100.7," * (MAX_REMEMBERED // 4) + "203.0.113.9, 10.0.0.2"
+    assert len(forged) > MAX_REMEMBERED
+    assert resolver.resolve("10.0.0.1", forged) == "203.0.113.9"
+    assert resolver.resolve("203.0.113.50", forged) == "203.0.113.50"  # untrusted peer
+    short = "203.0.113.9, 10.0.0.2"
+    assert resolver.resolve("10.0.0.1", short) == "203.0.113.9"
+    # Only the short chain is remembered: megabyte headers cannot pile up in memory.
+    assert resolver._walk.cache_info().currsize == 1

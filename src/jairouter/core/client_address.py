@@ -14,6 +14,10 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 IPAddress = IPv4Address | IPv6Address
 
+# Longest header whose walk is remembered. Real chains are a few addresses; any client can send
+# a header of any length, and thousands of remembered megabyte headers would exhaust memory.
+MAX_REMEMBERED = 512
+
 
 @functools.lru_cache(maxsize=4096)  # per request otherwise; bounded, so floods cannot grow it
 def _parse(text: str) -> IPAddress | None:
@@ -42,8 +46,8 @@ class ClientAddressResolver:
 
     def __init__(self, trusted: Sequence[IPv4Network | IPv6Network]) -> None:
         self._trusted = tuple(trusted)
-        # The same proxies send the same chains again and again: walk each one once (bounded,
-        # so a flood of forged headers cannot grow it).
+        # The same proxies send the same chains again and again: walk each one once (bounded in
+        # entries and, with MAX_REMEMBERED, in size, so a flood of forged headers cannot grow it).
         self._walk = functools.lru_cache(maxsize=4096)(self._walk_chain)
 
     @property
@@ -62,6 +66,8 @@ class ClientAddressResolver:
         """
         if not self._trusted or not forwarded_for:
             return peer
+        if len(forwarded_for) > MAX_REMEMBERED:
+            return self._walk_chain(peer, forwarded_for)
         return self._walk(peer, forwarded_for)
 
     def _walk_chain(self, peer: str, forwarded_for: str) -> str:
