@@ -209,6 +209,16 @@ def test_a_model_name_cannot_split_or_forge_a_text_line(sim: ServerThread, tmp_p
     assert f" 404 chat model={orjson.dumps(forged).decode()} " in line
 
 
+def test_a_path_cannot_split_or_forge_a_text_line(sim: ServerThread, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    with run_router(logged_config(log, sim.url, format="text")) as router:
+        # Percent-decoded, the path holds a quote and a newline.
+        resp = httpx.get(router.url + '/x%22%0A2026-01-01T00:00:00.000Z 10.0.0.1 forged "GET /')
+    assert resp.status_code == 404
+    [line] = log.read_text().splitlines()
+    assert ' "GET /x\\"\\n2026-01-01T00:00:00.000Z 10.0.0.1 forged \\"GET /" 404 ' in line
+
+
 def test_prompt_and_completion_text_stay_out_of_the_log(sim: ServerThread, tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     with (

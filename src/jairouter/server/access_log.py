@@ -107,10 +107,18 @@ def _word(value: str | None) -> str:
     return orjson.dumps(value).decode()
 
 
+def _quoted(value: str) -> str:
+    """`value` fit to stand between quotes on a text line: a path is percent-decoded, so it
+    can hold a newline or a quote; those are escaped as in JSON."""
+    if value.isprintable() and '"' not in value:
+        return value
+    return orjson.dumps(value).decode()[1:-1]
+
+
 def _text_line(f: dict[str, Any]) -> bytes:
     """One readable line, nginx-like: time, client, id, request, status, then what happened."""
     parts = [
-        f'{f["time"]} {f["client"] or "-"} {f["request_id"]} "{f["method"]} {f["path"]}" '
+        f'{f["time"]} {f["client"] or "-"} {f["request_id"]} "{f["method"]} {_quoted(f["path"])}" '
         f"{f['status']} {f['service'] or f['route'] or '-'}"
     ]
     if f["service"]:
