@@ -7,7 +7,7 @@ no clock reads, no record.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Protocol
 
 from jairouter.pipeline.trace import RequestTrace, Spans
@@ -79,7 +79,9 @@ class Observation:
         # The answer as the client got it, for an access log that shows completion text.
         self.kept: list[bytes] | None = [] if keep_answer else None
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # A plain function handing back the server's own awaitable: no coroutine of ours per
+        # message, which mattered for streams (one message per event).
         if message["type"] == "http.response.start":
             self.status = message["status"]
             self.first_byte = time.perf_counter() - self.started
@@ -88,7 +90,7 @@ class Observation:
             self.sent += len(body)
             if self.kept is not None:
                 self.kept.append(body)
-        await self.send(message)
+        return self.send(message)
 
 
 class AccessSink(Protocol):
