@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 
+import pytest
+
+from jairouter.server import log_writer
 from jairouter.server.access_text import completion_text
 from jairouter.server.log_writer import FLUSH_EVERY, LineWriter
 
@@ -61,3 +66,35 @@ async def test_on_a_loop_lines_reach_the_file_in_batches_and_in_order(tmp_path: 
     writer.write(b"late\n")  # still waiting on the loop: close writes it too
     writer.close()
     assert path.read_bytes() == b"".join(first) + b"late\n"
+
+
+def test_a_blocked_output_drops_lines_past_the_backlog_instead_of_growing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stdout into a pipe nobody reads: the thread blocks; lines past the cap are dropped and
+    counted, and writing resumes once the reader catches up."""
+    monkeypatch.setattr(log_writer, "MAX_BACKLOG", 50)
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    monkeypatch.setitem(log_writer._STREAMS, "blocked", write_end)
+    writer = LineWriter("blocked")
+    line = b"x" * 1000 + b"\n"
+    for _ in range(200):  # far more than the pipe (64 KiB) and the backlog (50) hold
+        writer.write(line)
+    assert writer.dropped > 0
+    assert writer.dropped <= 200 - 50
+    received = 0
+    for _ in range(1000):  # read until the thread has written everything it kept
+        try:
+            received += len(os.read(read_end, 1 << 16))
+        except BlockingIOError:
+            if writer._backlog == 0:
+                break
+            time.sleep(0.01)
+    assert received == (200 - writer.dropped) * len(line)
+    writer.write(b"after\n")  # room again: written, and the drop is reported
+    writer.close()
+    assert writer.dropped == 0
+    assert os.read(read_end, 100) == b"after\n"
+    os.close(read_end)
+    os.close(write_end)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import os
 import queue
 import threading
@@ -19,6 +20,11 @@ from pathlib import Path
 _PIPE_BUF = 4096
 _STREAMS = {"stdout": 1, "stderr": 2}
 FLUSH_EVERY = 0.1  # seconds a line may wait on the loop before the thread gets it
+# Lines handed to the thread and not yet written. Past this (a stdout nobody reads, a stalled
+# disk) new lines are dropped and counted rather than held in memory without bound.
+MAX_BACKLOG = 100_000
+
+log = logging.getLogger("jairouter.server")
 
 
 class _Control(enum.Enum):
@@ -35,6 +41,9 @@ class LineWriter:
         self._fd = self._open()
         self._batch: list[bytes] = []
         self._queue: queue.SimpleQueue[list[bytes] | _Control] = queue.SimpleQueue()
+        self._backlog = 0  # lines queued for the thread, not yet written
+        self._backlog_lock = threading.Lock()  # the loop adds, the thread subtracts
+        self.dropped = 0  # lines dropped since the output last kept up
         self._thread = threading.Thread(target=self._run, name="jairouter-access-log", daemon=True)
         self._thread.start()
 
@@ -51,9 +60,22 @@ class LineWriter:
         loop.call_later(FLUSH_EVERY, self._flush)
 
     def _flush(self) -> None:
-        if self._batch:
-            batch, self._batch = self._batch, []
-            self._queue.put(batch)
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        with self._backlog_lock:
+            full = self._backlog + len(batch) > MAX_BACKLOG
+            if not full:
+                self._backlog += len(batch)
+        if full:
+            if not self.dropped:
+                log.warning("access log %s is not keeping up: dropping lines", self.output)
+            self.dropped += len(batch)
+            return
+        if self.dropped:
+            log.warning("access log %s caught up; %d lines were dropped", self.output, self.dropped)
+            self.dropped = 0
+        self._queue.put(batch)
 
     def reopen(self) -> None:
         """Reopen the file after what is queued, so a rotated log is let go (as nginx -s reopen)."""
@@ -85,6 +107,8 @@ class LineWriter:
                 except queue.Empty:
                     break
             self._write(lines)
+            with self._backlog_lock:
+                self._backlog -= len(lines)
             if item is _Control.STOP:
                 return
             if item is _Control.REOPEN:
