@@ -199,7 +199,7 @@ async def _abort(
     """End a response whose upstream failed midway, so the client can tell it is incomplete."""
     where = resp.url.host or "upstream"
     log.warning(
-        "upstream %s failed mid-response for %s: %r [request %s]",
+        "upstream %s failed mid-response for %r: %r [request %s]",  # %r: the client's name
         where,
         req.model,
         cause,

@@ -172,7 +172,8 @@ class ProxyHandler:
             task.uncancel()
             _note(seen, "client disconnected")
             log.info(
-                "client disconnected; upstream request for %s cancelled [request %s]",
+                # %r: the model name is the client's, a newline in it must not forge a line
+                "client disconnected; upstream request for %r cancelled [request %s]",
                 req.model,
                 req.request_id,
             )
@@ -180,7 +181,7 @@ class ProxyHandler:
             # The answer began and its upstream broke: returning without ending the response
             # makes the server drop the connection, so the client sees the body is incomplete.
             _note(seen, f"answer cut short: {cut}")
-            log.warning("answer for %s cut short: %s [request %s]", req.model, cut, req.request_id)
+            log.warning("answer for %r cut short: %s [request %s]", req.model, cut, req.request_id)
         except Exception as exc:
             _note(seen, f"internal error: {exc!r}")
             log.exception("unexpected failure while proxying [request %s]", req.request_id)
