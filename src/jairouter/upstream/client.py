@@ -34,6 +34,9 @@ class UpstreamClient:
             connector=connector,
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None),
+            # A proxy shared by many clients keeps no cookies: what one answer sets must not
+            # ride on another client's request (the default jar would, for host-name upstreams).
+            cookie_jar=aiohttp.DummyCookieJar(),
             # aiohttp would add "Accept-Encoding: gzip, deflate" and its own User-Agent.
             skip_auto_headers=("Accept-Encoding",),
         )
