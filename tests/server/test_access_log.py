@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ import httpx
 import openai
 import orjson
 import pytest
+from aiohttp import web
 
 from jairouter.config.loader import load_config
 from jairouter.config.models import Config
-from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
+from jairouter.simulate import Call, RequestHook, ServerThread, SimSettings, openai_app
 from tests.routers import run_router
 
 MODEL = "log-model"
@@ -422,3 +424,104 @@ def test_without_the_access_log_every_route_still_answers_with_a_request_id(
     assert all(HEX_ID.fullmatch(answer.headers["x-request-id"]) for answer in answers)
     assert kept.headers["x-request-id"] == "ops-1"
     assert not log.exists()
+
+
+def _writer_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "jairouter-access-log"}
+
+
+def _config_logging_to(log: Path, sim_url: str) -> str:
+    return (
+        f"logging:\n  access_log:\n    output: {log}\n    format: json\n"
+        f"services:\n  chat:\n    instances:\n      - model: {MODEL}\n        url: {sim_url}\n"
+    )
+
+
+def _closed(threads: set[threading.Thread]) -> bool:
+    """Whether `threads` end; the join only bounds how long a broken close may take."""
+    for thread in threads:
+        thread.join(timeout=10)
+    return not any(thread.is_alive() for thread in threads)
+
+
+def test_reloads_close_the_writers_they_replace(sim: ServerThread, tmp_path: Path) -> None:
+    logs = [tmp_path / f"access-{n}.log" for n in range(4)]
+    path = tmp_path / "jairouter.yaml"
+    path.write_text(_config_logging_to(logs[0], sim.url))
+    before = _writer_threads()
+    asked: list[list[str]] = []
+    with (
+        run_router(load_config(path), config_path=path) as router,
+        client_for(router.url) as client,
+    ):
+        for n, log in enumerate(logs):
+            if n:
+                writer = _writer_threads() - before
+                path.write_text(_config_logging_to(log, sim.url))
+                assert httpx.post(router.url + "/admin/reload").json()["reloaded"] is True
+                # The reload call itself ended through the old writer: nothing holds it now.
+                assert _closed(writer)
+                assert len(_writer_threads() - before) == 1
+            asked.append([ask(client).headers["x-request-id"] for _ in range(n + 1)])
+    for log, ids in zip(logs, asked, strict=True):
+        assert [line["request_id"] for line in proxied(json_lines(log))] == ids
+    assert _writer_threads() <= before
+
+
+HELD = "held-model"
+
+
+def _held_stream(release: threading.Event) -> RequestHook:
+    """A stream that sends one chunk, then waits for `release` before it ends."""
+
+    async def hook(call: Call) -> web.StreamResponse | None:
+        if (await call.json()).get("model") != HELD:
+            return None
+        chunk = {
+            "id": "held",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": HELD,
+            "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}],
+        }
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(call.request)
+        await response.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        await asyncio.to_thread(release.wait, 30)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    return hook
+
+
+def test_a_stream_across_a_reload_ends_in_the_old_log_which_then_closes(tmp_path: Path) -> None:
+    old_log, new_log = tmp_path / "old.log", tmp_path / "new.log"
+    release = threading.Event()
+    settings = SimSettings(models=(HELD,), hook=_held_stream(release))
+    path = tmp_path / "jairouter.yaml"
+    before = _writer_threads()
+    with ServerThread(openai_app(settings)) as held_sim:
+        path.write_text(_config_logging_to(old_log, held_sim.url).replace(MODEL, HELD))
+        with (
+            run_router(load_config(path), config_path=path) as router,
+            httpx.Client(base_url=router.url, timeout=10) as client,
+        ):
+            old_writer = _writer_threads() - before
+            stream = {"model": HELD, "messages": [], "stream": True}
+            with client.stream("POST", "/v1/chat/completions", json=stream) as resp:
+                chunks = resp.iter_raw()
+                assert next(chunks).startswith(b"data: {")
+                path.write_text(_config_logging_to(new_log, held_sim.url).replace(MODEL, HELD))
+                assert client.post("/admin/reload").json()["reloaded"] is True
+                # The stream began under the old writer and has not ended: it stays open.
+                assert all(thread.is_alive() for thread in old_writer)
+                release.set()
+                rest = b"".join(chunks)
+                request_id = resp.headers["x-request-id"]
+            assert rest.endswith(b"data: [DONE]\n\n")
+            assert _closed(old_writer)
+            old_lines = proxied(json_lines(old_log))
+            assert [line["request_id"] for line in old_lines] == [request_id]
+            assert old_lines[0]["status"] == 200
+        assert proxied(json_lines(new_log)) == []

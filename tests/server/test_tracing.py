@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -160,13 +161,13 @@ def test_tracing_without_the_extra_says_how_to_install_it(
 
 def test_tracing_off_never_imports_opentelemetry() -> None:
     script = (
-        "import sys\n"
+        "import asyncio, sys\n"
         "from jairouter.config.models import Config\n"
         "from jairouter.server.app import create_app\n"
         "from jairouter.server.observers import observer_for\n"
         "config = Config.model_validate({'logging': {'access_log': {'output': 'stderr'}}})\n"
         "create_app(config)\n"
-        "observer_for(config, 'json').close()\n"
+        "asyncio.run(observer_for(config, 'json').close())\n"
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n"
     )
     done = subprocess.run(
@@ -190,7 +191,7 @@ def test_a_reload_turning_tracing_on_without_the_extra_keeps_the_old_observer(
     monkeypatch.delitem(sys.modules, "jairouter.server.tracing", raising=False)
     monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
     assert observers.update(logged, traced) is current
-    observers.close()
+    asyncio.run(observers.close())
 
 
 def test_tracestate_and_baggage_are_forwarded_with_the_traceparent(

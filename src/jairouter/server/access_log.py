@@ -88,8 +88,11 @@ class AccessLog:
     def reopen(self) -> None:
         self.writer.reopen()
 
-    def close(self) -> None:
-        self.writer.close()
+    def stop(self) -> None:
+        self.writer.stop()
+
+    def wait_closed(self) -> None:
+        self.writer.wait_closed()
 
 
 def _ms(seconds: float) -> float:

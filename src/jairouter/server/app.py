@@ -155,7 +155,7 @@ class Router:
             if self.prober is not None:
                 await self.prober.stop()
             await self._client.close()
-            self.observers.close()
+            await self.observers.close()
 
     async def reload(self) -> bool:
         """Load the config file again and apply it, even unchanged (SIGHUP, `jairouter reload`,

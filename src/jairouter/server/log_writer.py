@@ -83,13 +83,23 @@ class LineWriter:
             self._flush()
             self._queue.put(_Control.REOPEN)
 
-    def close(self) -> None:
-        """Write what is queued, then stop the thread (and close the file)."""
+    def stop(self) -> None:
+        """Hand what is batched to the thread and tell it to stop; returns at once. Call it
+        where `write` is called (the loop), then `wait_closed` anywhere."""
         self._flush()
         self._queue.put(_Control.STOP)
+
+    def wait_closed(self) -> None:
+        """Block until the thread has written everything (a full pipe may hold it), then close
+        the file; off the loop, as in `Observer.close`."""
         self._thread.join()
         if self._path is not None:
             os.close(self._fd)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (and close the file); blocks."""
+        self.stop()
+        self.wait_closed()
 
     def _open(self) -> int:
         if self._path is None:

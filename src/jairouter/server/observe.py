@@ -6,8 +6,9 @@ no clock reads, no record.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from jairouter.pipeline.trace import RequestTrace, Spans
@@ -102,7 +103,11 @@ class AccessSink(Protocol):
 
     def reopen(self) -> None: ...
 
-    def close(self) -> None: ...
+    def stop(self) -> None:
+        """Hand over what is pending and stop; on the loop, never blocks."""
+
+    def wait_closed(self) -> None:
+        """Block until what `stop` handed over is written."""
 
 
 class SpanSource(Protocol):
@@ -122,6 +127,9 @@ class Observer:
         self.access_log = access_log
         self.tracing = tracing
         self._keep_answer = access_log is not None and access_log.keep_answer
+        self.in_flight = 0  # observations begun and not yet ended
+        # Set once a reload replaced this observer: called when its last request ends.
+        self.on_idle: Callable[[Observer], None] | None = None
 
     def begin(
         self,
@@ -133,6 +141,7 @@ class Observer:
         trace_context: Mapping[str, str] | None,
     ) -> Observation:
         """A proxied request begins; `trace_context`: its W3C trace context headers, if any."""
+        self.in_flight += 1
         span = None
         if self.tracing is not None:
             span = self.tracing.begin(endpoint, request_id, trace_context)
@@ -154,6 +163,7 @@ class Observer:
         self, send: Send, method: str, path: str, route: str | None, client: str, request_id: str
     ) -> Observation:
         """A request to any other route (admin, metrics, health, ...): logged, not traced."""
+        self.in_flight += 1
         trace = RequestTrace()
         return Observation(send, method, path, route, None, client, request_id, trace, None, False)
 
@@ -163,15 +173,25 @@ class Observer:
             seen.span.end(seen.status, seen.trace.error, seen.req)
         if self.access_log is not None:
             self.access_log.write(seen, duration)
+        self.in_flight -= 1
+        if not self.in_flight and self.on_idle is not None:
+            self.on_idle(self)
 
     def reopen(self) -> None:
         """Let go of a rotated access log file: new lines go to a new file at its path."""
         if self.access_log is not None:
             self.access_log.reopen()
 
-    def close(self) -> None:
-        """Write and export what is pending; called once the server has drained."""
+    async def close(self) -> None:
+        """Write and export what is pending, then stop. The waiting (a writer thread stuck on
+        a full pipe, an exporter's last export) happens in a thread, never on the loop."""
+        self.on_idle = None
         if self.access_log is not None:
-            self.access_log.close()
+            self.access_log.stop()  # its batch lives on the loop: hand it over from here
+        await asyncio.to_thread(self._wait_closed)
+
+    def _wait_closed(self) -> None:
+        if self.access_log is not None:
+            self.access_log.wait_closed()
         if self.tracing is not None:
             self.tracing.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -59,8 +60,8 @@ def observer_for(
 
 
 class Observers:
-    """The observer new requests use, and those a reload replaced: kept open until shutdown,
-    since requests that began under them still end through them."""
+    """The observer new requests use, and those a reload replaced: each kept open until the
+    last request that began under it has ended (it ends through it), then closed."""
 
     def __init__(
         self, log_format: LogFormat, tracer_provider: TracerProvider | None = None
@@ -68,7 +69,9 @@ class Observers:
         self.log_format = log_format
         self.tracer_provider = tracer_provider
         self.current: Observer | None = None
-        self._retired: list[Observer] = []
+        self._retired: set[Observer] = set()  # replaced, with requests still in flight
+        # Closes under way; held here so the loop's weak references do not lose them.
+        self._closing: set[asyncio.Task[None]] = set()
 
     def start(self, config: Config) -> Observer | None:
         self.current = observer_for(config, self.log_format, self.tracer_provider)
@@ -87,13 +90,28 @@ class Observers:
             log.error("%s; the access log and tracing stay as they were", exc)
             return self.current
         if self.current is not None:
-            self._retired.append(self.current)
+            self._retire(self.current)
         self.current = fresh
         return fresh
 
-    def close(self) -> None:
-        for observer in (*self._retired, self.current):
-            if observer is not None:
-                observer.close()
+    def _retire(self, observer: Observer) -> None:
+        if observer.in_flight:
+            observer.on_idle = self._close_retired
+            self._retired.add(observer)
+        else:
+            self._close_retired(observer)
+
+    def _close_retired(self, observer: Observer) -> None:
+        self._retired.discard(observer)
+        task = asyncio.get_running_loop().create_task(
+            observer.close(), name="jairouter-observer-close"
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        """Close every observer, once the server has drained; returns when all is written."""
+        closing = [o.close() for o in (*self._retired, self.current) if o is not None]
         self._retired.clear()
         self.current = None
+        await asyncio.gather(*closing, *self._closing)
