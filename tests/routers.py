@@ -10,10 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from jairouter.config.models import Config
 from jairouter.config.observability import AccessLogConfig, LogFormat, LoggingConfig
+from jairouter.pipeline.trace import RequestTrace
 from jairouter.server.app import Router, create_app
 from jairouter.server.run import RouterServer, bind, uvicorn_config
+from jairouter.types import ProxyRequest, Send
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -63,3 +67,48 @@ def run_router(
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+class Settled:
+    """Waits, without polling, until the router has no request in flight.
+
+    The router counts in-flight requests per target but signals nothing when a count changes, so
+    the pipeline's `handle` is wrapped to notify a condition each time a request leaves it, by
+    which time the request's count is already back down.
+    """
+
+    def __init__(self, router: RouterThread) -> None:
+        self.targets = list(router.router.routes.targets())
+        self._changed = threading.Condition()
+        proxy = router.router._proxy
+        assert proxy is not None, "the router has not started"
+        pipeline = proxy.pipeline
+        handle = pipeline.handle
+
+        async def notifying(
+            req: ProxyRequest, send: Send, trace: RequestTrace | None = None
+        ) -> None:
+            try:
+                await handle(req, send, trace)
+            finally:
+                with self._changed:
+                    self._changed.notify_all()
+
+        pipeline.handle = notifying  # type: ignore[method-assign]
+
+    def inflight(self) -> dict[str, int]:
+        return {target.label: target.inflight for target in self.targets}
+
+    def wait(self, timeout: float = 5.0) -> None:
+        with self._changed:
+            idle = self._changed.wait_for(lambda: not any(self.inflight().values()), timeout)
+        assert idle, f"still in flight after {timeout}s: {self.inflight()}"
+
+
+@contextmanager
+def serving(cfg: Config) -> Iterator[tuple[RouterThread, httpx.Client]]:
+    """The router for `cfg` and a client for it; on a clean exit, nothing is left in flight."""
+    with run_router(cfg) as router, httpx.Client(base_url=router.url, timeout=10) as client:
+        settled = Settled(router)
+        yield router, client
+        settled.wait()

@@ -11,9 +11,17 @@ from jairouter.pipeline.timers import Timers
 from jairouter.pipeline.watchdog import FIRST_BYTE, TOTAL, Watchdog
 
 
-async def _wait_headers(first_byte: float | None, total: float | None) -> Watchdog:
-    """Waits for headers that never come, as `Pipeline._open` does, until a timeout claims it."""
-    watchdog = Watchdog(Timers(tick=0.005), "m@upstream", first_byte, None, total)
+async def _wait_headers(
+    first_byte: float | None,
+    total: float | None,
+    timers: Timers | None = None,
+    made: list[Watchdog] | None = None,
+) -> Watchdog:
+    """Waits for headers that never come, as `Pipeline._open` does, until a timeout claims it;
+    the watchdog goes into `made` for a test to look at."""
+    watchdog = Watchdog(timers or Timers(tick=0.005), "m@upstream", first_byte, None, total)
+    if made is not None:
+        made.append(watchdog)
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError as cancelled:
@@ -51,7 +59,7 @@ async def test_a_cancellation_from_elsewhere_is_not_swallowed() -> None:
 class Canceller:
     """Cancels a task from the same timer tick as a watchdog due at the same time."""
 
-    def __init__(self, task: asyncio.Task[None]) -> None:
+    def __init__(self, task: asyncio.Task[Watchdog]) -> None:
         self.task = task
         self.slot = 0
 
@@ -65,18 +73,7 @@ async def test_a_cancellation_racing_the_expiry_still_cancels() -> None:
     timers = Timers(tick)
     made: list[Watchdog] = []
 
-    async def waiting() -> None:
-        watchdog = Watchdog(timers, "m@upstream", 0.02, None, None)
-        made.append(watchdog)
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError as cancelled:
-            timeout = watchdog.claims(cancelled)
-            if timeout is None:
-                raise
-            raise timeout from None
-
-    task = asyncio.create_task(waiting())
+    task = asyncio.create_task(_wait_headers(0.02, None, timers, made))
     await asyncio.sleep(0)
     timers.arm(Canceller(task), (made[0].slot - 0.5) * tick)  # the watchdog's own slot
     with pytest.raises(asyncio.CancelledError):

@@ -21,8 +21,8 @@ from aiohttp import web
 from jairouter.config.models import Config
 from jairouter.core.breaker import State
 from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
-from tests.routers import RouterThread, run_router
-from tests.server.test_disconnect import Settled
+from tests.routers import RouterThread
+from tests.routers import serving as serving_router
 
 MODEL = "m"
 OPEN_FOR = 0.3
@@ -88,10 +88,8 @@ def config(*urls: str, retry: int = 1, **breaker: Any) -> Config:
 @contextmanager
 def serving(cfg: Config) -> Iterator[tuple[RouterThread, httpx.Client]]:
     """The router for `cfg`; on a clean exit, nothing in flight and no trial left unsettled."""
-    with run_router(cfg) as router, httpx.Client(base_url=router.url, timeout=10) as client:
-        settled = Settled(router)
+    with serving_router(cfg) as (router, client):
         yield router, client
-        settled.wait()
         for target in router.router.routes.targets():
             assert target.breaker.snapshot().trials_in_flight == 0, target.label
 

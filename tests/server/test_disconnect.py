@@ -7,7 +7,6 @@ disconnect with `journal.wait_until`; `Settled` does the same for the router's i
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,10 +15,8 @@ import orjson
 import pytest
 
 from jairouter.config.models import Config
-from jairouter.pipeline.trace import RequestTrace
 from jairouter.simulate import Call, ServerThread, SimSettings, ollama_app, openai_app
-from jairouter.types import ProxyRequest, Send
-from tests.routers import RouterThread, run_router
+from tests.routers import RouterThread, Settled, run_router
 
 SLOW = "slow-model"  # 40 tokens, one every 50 ms: a two-second stream
 SLOW_OLLAMA = "slow-llama"  # the same through the Ollama adapter's translated stream
@@ -32,42 +29,6 @@ QUICK = SimSettings(models=(MANY,), token_delay=0.01, reply_tokens=16)
 async def _stall(call: Call) -> None:
     if (await call.json()).get("model") == STALLED:
         await asyncio.Event().wait()  # until cancelled: the router closed the connection
-
-
-class Settled:
-    """Waits, without polling, until the router has no request in flight.
-
-    The router counts in-flight requests per target but signals nothing when a count changes, so
-    the pipeline's `handle` is wrapped to notify a condition each time a request leaves it, by
-    which time the request's count is already back down.
-    """
-
-    def __init__(self, router: RouterThread) -> None:
-        self.targets = list(router.router.routes.targets())
-        self._changed = threading.Condition()
-        proxy = router.router._proxy
-        assert proxy is not None, "the router has not started"
-        pipeline = proxy.pipeline
-        handle = pipeline.handle
-
-        async def notifying(
-            req: ProxyRequest, send: Send, trace: RequestTrace | None = None
-        ) -> None:
-            try:
-                await handle(req, send, trace)
-            finally:
-                with self._changed:
-                    self._changed.notify_all()
-
-        pipeline.handle = notifying  # type: ignore[method-assign]
-
-    def inflight(self) -> dict[str, int]:
-        return {target.label: target.inflight for target in self.targets}
-
-    def wait(self, timeout: float = 5.0) -> None:
-        with self._changed:
-            idle = self._changed.wait_for(lambda: not any(self.inflight().values()), timeout)
-        assert idle, f"still in flight after {timeout}s: {self.inflight()}"
 
 
 class Backends:

@@ -20,8 +20,7 @@ from aiohttp import web
 
 from jairouter.config.models import Config
 from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
-from tests.routers import RouterThread, run_router
-from tests.server.test_disconnect import Settled
+from tests.routers import serving
 
 MODEL = "m"
 PROBE_EVERY = 0.05
@@ -85,15 +84,6 @@ def config(*instances: dict[str, Any], **service: Any) -> Config:
     return Config.model_validate(
         {"services": {"chat": {"retry": {"backoff_base": 0}, **service, "instances": instances}}}
     )
-
-
-@contextmanager
-def serving(cfg: Config) -> Iterator[tuple[RouterThread, httpx.Client]]:
-    """The router for `cfg`; on a clean exit, nothing is left in flight."""
-    with run_router(cfg) as router, httpx.Client(base_url=router.url, timeout=10) as client:
-        settled = Settled(router)
-        yield router, client
-        settled.wait()
 
 
 def chat(client: httpx.Client) -> httpx.Response:

@@ -19,8 +19,7 @@ import pytest
 from jairouter.config.models import Config
 from jairouter.core.limits import estimate_tokens
 from jairouter.simulate import ServerThread, SimSettings, openai_app
-from tests.routers import RouterThread, run_router
-from tests.server.test_disconnect import Settled
+from tests.routers import RouterThread, Settled, run_router
 
 MODEL = "m"
 RATE_TINY = 0.001

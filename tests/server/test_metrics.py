@@ -18,8 +18,7 @@ from jairouter.config.models import Config
 from jairouter.core.stats import Histogram
 from jairouter.server.admin_read import instance_counters
 from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
-from tests.routers import RouterThread, run_router
-from tests.server.test_disconnect import Settled
+from tests.routers import Settled, serving
 
 MODEL = "m"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
@@ -64,14 +63,6 @@ def config(*urls: str, failures: int = 100, retry: int = 1, **service: Any) -> C
             }
         }
     )
-
-
-@contextmanager
-def serving(cfg: Config) -> Iterator[tuple[RouterThread, httpx.Client]]:
-    with run_router(cfg) as router, httpx.Client(base_url=router.url, timeout=10) as client:
-        settled = Settled(router)
-        yield router, client
-        settled.wait()
 
 
 def scrape(client: httpx.Client) -> Samples:

@@ -23,8 +23,7 @@ from aiohttp import web
 
 from jairouter.config.models import Config
 from jairouter.simulate import Call, ServerThread, SimSettings, openai_app
-from tests.routers import RouterThread, run_router
-from tests.server.test_disconnect import Settled
+from tests.routers import RouterThread, serving
 
 MODEL = "m"
 PRIMARY = "primary"
@@ -97,15 +96,6 @@ def chat_config(*urls: str, retry: dict[str, Any] | None = None, **service: Any)
             }
         }
     )
-
-
-@contextmanager
-def serving(cfg: Config) -> Iterator[tuple[RouterThread, httpx.Client]]:
-    """The router for `cfg`; on a clean exit, nothing is left in flight."""
-    with run_router(cfg) as router, httpx.Client(base_url=router.url, timeout=10) as client:
-        settled = Settled(router)
-        yield router, client
-        settled.wait()
 
 
 def chat(client: httpx.Client, body: dict[str, Any] = CHAT) -> httpx.Response:
