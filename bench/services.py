@@ -144,9 +144,16 @@ def start_upstream(services: Services, instances: int) -> tuple[Service, list[in
     raise ServiceError(f"mock upstream did not start:\n{svc.tail()}")
 
 
+def jairouter_command() -> str | None:
+    """The `jairouter` installed beside the Python running the benchmark (so a run from another
+    interpreter's virtualenv measures that interpreter), else the one on PATH."""
+    beside = Path(sys.executable).parent / "jairouter"
+    return str(beside) if beside.exists() else shutil.which("jairouter")
+
+
 def serve_command_ready() -> bool:
     """Whether `jairouter serve` exists yet (it is the supported way to run the router)."""
-    exe = shutil.which("jairouter")
+    exe = jairouter_command()
     if exe is None:
         return False
     probe = subprocess.run([exe, "serve", "--help"], capture_output=True, timeout=30, check=False)
@@ -157,7 +164,7 @@ def start_router(services: Services, config: Path, workers: int) -> Service:
     """jairouter on the router core, via `jairouter serve` or, until that exists, uvicorn."""
     port = free_port()
     if serve_command_ready():
-        cmd = ["jairouter", "serve", "--config", str(config), "--port", str(port)]
+        cmd = [str(jairouter_command()), "serve", "--config", str(config), "--port", str(port)]
         cmd += ["--log-level", "warning"]
         if workers > 1:
             cmd += ["--workers", str(workers)]
