@@ -29,6 +29,8 @@ OPEN_FOR = 0.3
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 STREAM = {**CHAT, "stream": True}
 ERROR_EVENT = b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
+TOKEN_EVENT = b'data: {"choices": [{"index": 0, "delta": {"content": "an error"}}]}\n\n'
+DONE_EVENT = b"data: [DONE]\n\n"
 
 
 class Fault:
@@ -37,6 +39,7 @@ class Fault:
     def __init__(self) -> None:
         self.status: int | None = None  # answer with this status instead
         self.error_event = False  # answer 200 with an SSE error event
+        self.tokens_first = 0  # token events sent, each on its own, before the error event
         self.stall = False  # never answer (until the router hangs up)
 
     async def hook(self, call: Call) -> web.StreamResponse | None:
@@ -50,7 +53,12 @@ class Fault:
         if self.error_event:
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await response.prepare(call.request)
-            await response.write(ERROR_EVENT + b"data: [DONE]\n\n")
+            if not self.tokens_first:
+                await response.write(ERROR_EVENT + b"data: [DONE]\n\n")
+            else:  # as a server that fails midway: tokens, the error event, `[DONE]`, apart
+                for event in [TOKEN_EVENT] * self.tokens_first + [ERROR_EVENT, DONE_EVENT]:
+                    await response.write(event)
+                    await asyncio.sleep(0.01)
             await response.write_eof()
             return response
         return None
@@ -180,13 +188,15 @@ def test_client_errors_do_not_count() -> None:
         assert sim.journal.received == 5
 
 
-def test_an_error_event_inside_a_200_stream_counts() -> None:
+@pytest.mark.parametrize("tokens_first", [0, 3])
+def test_an_error_event_inside_a_200_stream_counts(tokens_first: int) -> None:
     with backend() as (sim, fault), serving(config(sim.url)) as (router, client):
         fault.error_event = True
+        fault.tokens_first = tokens_first
         for _ in range(2):
             resp = chat(client, STREAM)
             assert resp.status_code == 200
-            assert resp.content.startswith(ERROR_EVENT)
+            assert resp.content == TOKEN_EVENT * tokens_first + ERROR_EVENT + DONE_EVENT
         assert state(router, sim.url) is State.OPEN
         assert_circuit_open(chat(client, STREAM), sim.url)
         assert sim.journal.received == 2

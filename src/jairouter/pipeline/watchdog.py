@@ -31,13 +31,13 @@ class Watchdog:
         "_cancelling",
         "_first_byte_due",
         "_idle",
-        "_loop",
         "_resp",
         "_task",
         "_timers",
         "_total_due",
         "expired",
         "last",
+        "loop",
         "slot",
         "where",
     )
@@ -56,7 +56,7 @@ class Watchdog:
         now = loop.time()
         self.where = where
         self._timers = timers
-        self._loop = loop
+        self.loop = loop  # the relay stamps `last` with its time
         self._task = task
         self._cancelling = task.cancelling()
         self._first_byte_due = now + first_byte if first_byte is not None else _NEVER
@@ -74,7 +74,7 @@ class Watchdog:
     def answered(self, resp: aiohttp.ClientResponse) -> None:
         """The response headers are in: from now on silences count, not the first byte."""
         self._resp = resp
-        self.last = self._loop.time()
+        self.last = self.loop.time()
 
     def _due(self) -> tuple[float, str]:
         if self._resp is None:

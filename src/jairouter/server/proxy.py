@@ -159,9 +159,11 @@ class ProxyHandler:
     async def _proxy(
         self, req: ProxyRequest, receive: Receive, send: Send, seen: Observation | None
     ) -> None:
-        task = asyncio.current_task()
+        timers = self.pipeline.timers
+        # With the loop given, no `get_running_loop()`: on Python 3.11 that is a getpid() call.
+        task = asyncio.current_task(timers.loop)
         assert task is not None
-        exchange = Exchange(task, receive, self.pipeline.timers)
+        exchange = Exchange(task, receive, timers)
         try:
             await self.pipeline.handle(req, send, seen.trace if seen is not None else None)
         except RouterError as error:
