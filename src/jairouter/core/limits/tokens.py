@@ -34,7 +34,6 @@ _PROMPT_FIELDS = (
     "tools",
     "functions",
 )
-_GENERATIVE = ("messages", "prompt")  # requests with these fields generate a completion
 _MEDIA_KEYS = frozenset({"image_url", "input_audio", "input_image", "file", "audio"})
 
 
@@ -53,24 +52,28 @@ def estimate_tokens(
         return 0
     chars, ids, media = 0, 0, 0
     stack: list[Any] = [payload[field] for field in _PROMPT_FIELDS if field in payload]
-    # A loop, not recursion: a hostile, deeply nested body must not exhaust the stack.
+    # A loop, not recursion: a hostile, deeply nested body must not exhaust the stack. Exact
+    # types, as a JSON parser makes them (a bool is no token id); this runs on every request.
     while stack:
         value = stack.pop()
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             chars += len(value)
-        elif isinstance(value, dict):
+        elif kind is dict:
             for key, item in value.items():
                 if key in _MEDIA_KEYS:
                     media += 1
-                    continue
-                chars += len(key)
-                stack.append(item)
-        elif isinstance(value, list):
+                elif type(item) is str:  # most of a chat: role and content, counted here
+                    chars += len(key) + len(item)
+                else:
+                    chars += len(key)
+                    stack.append(item)
+        elif kind is list:
             stack.extend(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif kind is int:
             ids += 1  # a token id in a pre-tokenized prompt or input
     prompt = math.ceil(chars / chars_per_token) + ids + media * MEDIA_TOKENS
-    if not any(field in payload for field in _GENERATIVE):
+    if "messages" not in payload and "prompt" not in payload:
         return prompt  # embeddings, rerank: no completion
     return prompt + completion_budget(payload, default_max_tokens)
 
@@ -106,4 +109,4 @@ def usage_tokens(usage: Mapping[str, Any] | None) -> int | None:
 
 def _count(value: object) -> TypeGuard[int]:
     """Whether `value` is a count: a non-negative JSON integer (booleans are not counts)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return type(value) is int and value >= 0
