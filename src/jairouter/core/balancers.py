@@ -122,6 +122,8 @@ class LeastConnections:
                 ties += 1
         if ties == 1:
             return best
+        if ties == len(candidates):  # all tied, as whenever the pool is idle
+            return self._tiebreak.pick(candidates, client)
         tied = [c for c in candidates if c.inflight * best.weight == best.inflight * c.weight]
         return self._tiebreak.pick(tied, client)
 

@@ -134,19 +134,21 @@ class Pipeline:
     async def _serve(self, pool: Pool, call: Call) -> Outcome:
         """The requested model's pool, then its fallback models, then fallback answers."""
         req = call.req
-        last: RouterError | None = None
-        for candidate in (pool, *self.routes.fallback_pools(req.endpoint.service, req.model)):
+        try:
+            return await self._attempts(pool, call)
+        except (UpstreamError, NoCapacity) as error:
+            last: RouterError = error
+        # Only now: most requests never need the fallback models.
+        for candidate in self.routes.fallback_pools(req.endpoint.service, req.model):
             try:
                 outcome = await self._attempts(candidate, call)
             except (UpstreamError, NoCapacity) as error:
                 last = error
                 continue
-            if candidate is not pool:
-                pool.stats.fallbacks += 1
-                if call.trace is not None:
-                    call.trace.fallback = "model"
+            pool.stats.fallbacks += 1
+            if call.trace is not None:
+                call.trace.fallback = "model"
             return outcome
-        assert last is not None
         if await self._answer_from_fallback(pool, call):
             pool.stats.fallbacks += 1
             return Outcome.DROPPED

@@ -55,7 +55,7 @@ def response_headers(
     """The upstream's headers fit to relay, plus the router's; with `content_type`, for a
     rewritten body."""
     skip = _NOT_RELAYED if content_type is None else _REWRITTEN
-    headers = [(k.lower(), v) for k, v in raw if k.lower() not in skip]
+    headers = [(name, v) for k, v in raw if (name := k.lower()) not in skip]
     headers.extend(extra)
     if content_type is not None:
         headers.append((b"content-type", content_type))
