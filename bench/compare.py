@@ -1,0 +1,201 @@
+"""Interleaved A/B of router variants on one load cell: is a change worth its microseconds?
+
+`run.py --quick` moves by ±20 µs per JSON request and ±50 µs per paced stream between identical
+runs on a shared machine; a change that saves 10 µs drowns in that. This runs one cell only,
+starts a fresh router per window, alternates the variants round after round and reports each
+variant's median and the median of its per-round differences from the first variant, which
+cancel most of the machine's drift.
+
+    python bench/compare.py paced 64 base=/tmp/old/src new=src
+    python bench/compare.py json 1 --rounds 7 main=src nolog=src:config=no-access-log
+    python bench/compare.py json 1 fresh=src after-load=src:preload=json
+
+A variant is NAME=SRC[:OPTION,...]. SRC is a source tree put first on PYTHONPATH (`src`, or a
+`git worktree` of another commit), or `bare` for bench/bare_proxy.py. Options: `config=minimal`
+(one plain instance per upstream, no limits, no access log), `config=no-access-log`,
+`preload=json|stream|paced` (5 s at 64 clients first: a router that has been under load costs
+more at one client than a fresh one), and any NAME=VALUE, set in the router's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import load
+import routerconf
+import services
+
+HERE = Path(__file__).resolve().parent
+MODES = ("json", "stream", "paced")
+PACED_GAP_MS = 2
+
+
+@dataclass
+class Variant:
+    name: str
+    src: str
+    config: str = "bench"
+    preload: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Sample:
+    cpu_us: float  # router CPU time per request
+    p50_ms: float
+    rps: float
+    reads: float  # read syscalls per request
+    writes: float
+
+
+def parse_variant(spec: str) -> Variant:
+    name, sep, rest = spec.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"bad variant {spec!r}: expected NAME=SRC[:OPTION,...]")
+    src, _, options = rest.partition(":")
+    variant = Variant(name, src)
+    for option in filter(None, options.split(",")):
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise SystemExit(f"bad option {option!r} in {spec!r}: expected KEY=VALUE")
+        if key == "config":
+            if value not in ("bench", "minimal", "no-access-log"):
+                raise SystemExit(f"unknown config {value!r}: bench, minimal or no-access-log")
+            variant.config = value
+        elif key == "preload":
+            if value not in MODES:
+                raise SystemExit(f"unknown preload {value!r}: one of {', '.join(MODES)}")
+            variant.preload = value
+        else:
+            variant.env[key] = value
+    return variant
+
+
+def config_text(kind: str, ports: list[int]) -> str:
+    if kind == "minimal":
+        instances = "".join(
+            f"      - {{model: {load.MODEL}, url: 'http://127.0.0.1:{p}/v1', adapter: vllm}}\n"
+            for p in ports
+        )
+        return (
+            "server: {host: 127.0.0.1, port: 0}\n"
+            "logging: {access_log: {enabled: false}}\n"
+            f"services:\n  chat:\n    instances:\n{instances}"
+        )
+    text = routerconf.router_config(0, ports)
+    if kind == "no-access-log":
+        text = text.replace("services:", "logging: {access_log: {enabled: false}}\nservices:", 1)
+    return text
+
+
+def body_of(mode: str) -> str:
+    return load.request_body(mode != "json", PACED_GAP_MS if mode == "paced" else 0)
+
+
+def _cpu_seconds(pid: int) -> float:
+    ticks = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _syscalls(pid: int) -> tuple[int, int]:
+    with open(f"/proc/{pid}/io") as io:
+        counts = dict(line.split(": ") for line in io.read().splitlines())
+    return int(counts["syscr"]), int(counts["syscw"])
+
+
+def measure(
+    procs: services.Services,
+    variant: Variant,
+    configs: dict[str, Path],
+    ports: list[int],
+    mode: str,
+    clients: int,
+    seconds: float,
+) -> Sample:
+    port = services.free_port()
+    env = dict(variant.env)
+    if variant.src == "bare":
+        cmd = [sys.executable, str(HERE / "bare_proxy.py"), str(port), *map(str, ports)]
+    else:
+        env["PYTHONPATH"] = str(Path(variant.src).resolve())
+        cmd = [
+            sys.executable, "-c", "from jairouter.cli.main import run; run()", "serve",
+            "--config", str(configs[variant.config]), "--port", str(port),
+            "--log-level", "warning",
+        ]  # fmt: skip
+    router = procs.spawn(variant.name, cmd, services.ROUTER_CPU, port, env)
+    try:
+        services.wait_http(router, "/health")
+        if variant.preload:
+            load.run_wrk(router.url, body_of(variant.preload), 64, 5, services.LOAD_CPU)
+        body = body_of(mode)
+        load.run_wrk(router.url, body, clients, 1, services.LOAD_CPU)  # warm up
+        cpu, (reads, writes) = _cpu_seconds(router.pid), _syscalls(router.pid)
+        result = load.run_wrk(router.url, body, clients, seconds, services.LOAD_CPU)
+        cpu = _cpu_seconds(router.pid) - cpu
+        reads2, writes2 = _syscalls(router.pid)
+    finally:
+        services.stop(router)
+        procs.started.remove(router)
+    n = max(1, result.requests)
+    return Sample(
+        cpu / n * 1e6, result.p50_ms, result.rps, (reads2 - reads) / n, (writes2 - writes) / n
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("clients", type=int)
+    parser.add_argument("variants", nargs="+", help="NAME=SRC[:OPTION,...]; the first is the base")
+    parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    variants = [parse_variant(v) for v in args.variants]
+    workdir = Path(tempfile.mkdtemp(prefix="jairouter-compare-"))
+    procs = services.Services(workdir)
+    samples: dict[str, list[Sample]] = {v.name: [] for v in variants}
+    try:
+        _upstream, ports = services.start_upstream(procs, 4)
+        # Configs apart from the routers' logs: the config watcher reacts to its directory.
+        (workdir / "config").mkdir()
+        configs = {}
+        for kind in ("bench", "minimal", "no-access-log"):
+            configs[kind] = workdir / "config" / f"{kind}.yaml"
+            configs[kind].write_text(config_text(kind, ports))
+        for round_no in range(args.rounds):
+            for v in variants:
+                s = measure(procs, v, configs, ports, args.mode, args.clients, args.seconds)
+                samples[v.name].append(s)
+                print(
+                    f"r{round_no} {v.name:12} {s.cpu_us:7.1f} µs/req  p50 {s.p50_ms:7.3f} ms  "
+                    f"{s.rps:8.0f} req/s  rd/wr {s.reads:.1f}/{s.writes:.1f}",
+                    flush=True,
+                )
+    finally:
+        procs.close()
+    base = samples[variants[0].name]
+    print(f"\n{args.mode}, {args.clients} clients, {args.rounds} rounds; medians, and of the "
+          f"per-round differences from {variants[0].name}:")  # fmt: skip
+    for v in variants:
+        mine = samples[v.name]
+        cpu = statistics.median(s.cpu_us for s in mine)
+        p50 = statistics.median(s.p50_ms for s in mine)
+        d_cpu = statistics.median(a.cpu_us - b.cpu_us for a, b in zip(mine, base, strict=True))
+        d_p50 = statistics.median(a.p50_ms - b.p50_ms for a, b in zip(mine, base, strict=True))
+        print(f"  {v.name:12} {cpu:7.1f} µs/req {d_cpu:+7.1f}   p50 {p50:.3f} ms {d_p50:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
