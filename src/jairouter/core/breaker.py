@@ -25,7 +25,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -42,6 +42,8 @@ class State(StrEnum):
     HALF_OPEN = "half-open"
 
 
+Transition = tuple[State, State, str]
+"""(old, new, reason) of one state change."""
 TransitionHook = Callable[[State, State, str], None]
 """`on_transition(old, new, reason)`, for logs and metrics; must not raise."""
 
@@ -155,7 +157,10 @@ class _Window:
         self.failures = 0
 
     def expire(self, now: float) -> None:
-        oldest = int(now // self._width) - self.BUCKETS + 1
+        self._expire(int(now // self._width))
+
+    def _expire(self, index: int) -> None:
+        oldest = index - self.BUCKETS + 1
         buckets = self._buckets
         while buckets and buckets[0][0] < oldest:
             _, calls, failures = buckets.popleft()
@@ -163,11 +168,13 @@ class _Window:
             self.failures -= failures
 
     def add(self, now: float, failed: bool) -> None:
-        self.expire(now)
         index = int(now // self._width)
-        if not self._buckets or self._buckets[-1][0] != index:
-            self._buckets.append([index, 0, 0])
-        bucket = self._buckets[-1]
+        buckets = self._buckets
+        if not buckets or buckets[-1][0] != index:
+            # Buckets only age out when a new one begins: within one, nothing is left to expire.
+            self._expire(index)
+            buckets.append([index, 0, 0])
+        bucket = buckets[-1]
         bucket[1] += 1
         bucket[2] += failed
         self.calls += 1
@@ -229,7 +236,7 @@ class CircuitBreaker:
         self._clock = clock
         self._on_transition = on_transition
         self._lock = threading.Lock()
-        self._pending: list[tuple[State, State, str]] = []
+        self._pending: list[Transition] = []
         self._state = State.CLOSED
         self._epoch = 0  # bumped on every transition; trials of older epochs are ignored
         self._since = clock()
@@ -251,7 +258,8 @@ class CircuitBreaker:
         if not self.config.enabled:
             return Trial(None, 0, half_open=False)
         with self._lock:
-            self._advance(self._clock())
+            if self._state is State.OPEN:  # the only state that changes by time alone
+                self._advance(self._clock())
             if self._state is State.CLOSED:
                 trial: Trial | None = Trial(self, self._epoch, half_open=False)
             elif self._state is State.HALF_OPEN and self._trials < self.config.half_open_trials:
@@ -355,11 +363,14 @@ class CircuitBreaker:
         self._trials = 0
         self._successes = 0
 
-    def _drain(self) -> list[tuple[State, State, str]]:
-        events, self._pending = self._pending, []
+    def _drain(self) -> Sequence[Transition]:
+        events = self._pending
+        if not events:
+            return ()  # nearly always: no list made per request
+        self._pending = []
         return events
 
-    def _emit(self, events: list[tuple[State, State, str]]) -> None:
+    def _emit(self, events: Sequence[Transition]) -> None:
         if self._on_transition is not None:
             for old, new, reason in events:
                 self._on_transition(old, new, reason)
