@@ -7,29 +7,36 @@ variant's median and the median of its per-round differences from the first vari
 cancel most of the machine's drift.
 
     python bench/compare.py paced 64 base=/tmp/old/src new=src
-    python bench/compare.py json 1 --rounds 7 main=src nolog=src:config=no-access-log
+    python bench/compare.py json 1 --rounds 7 main=src nolog=src:without=log
+    python bench/compare.py json 64 all=src nolimits=src:without=limits min=src:config=minimal
     python bench/compare.py json 1 fresh=src after-load=src:preload=json
 
 A variant is NAME=SRC[:OPTION,...]. SRC is a source tree put first on PYTHONPATH (`src`, or a
 `git worktree` of another commit), or `bare` for bench/bare_proxy.py. Options: `config=minimal`
-(one plain instance per upstream, no limits, no access log), `config=no-access-log`,
+(one plain instance per upstream, no limits, no access log); `without=STAGE[+STAGE...]`, the
+bench config with those stages off (what each costs): log, limits, breaker, health, retry,
+fallback, keys (instance API keys and headers), trusted (X-Forwarded-For resolution);
 `preload=json|stream|paced` (5 s at 64 clients first: a router that has been under load costs
-more at one client than a fresh one), and any NAME=VALUE, set in the router's environment.
+more at one client than a fresh one); any NAME=VALUE, set in the router's environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import load
 import routerconf
 import services
+from ruamel.yaml import YAML
 
 HERE = Path(__file__).resolve().parent
 MODES = ("json", "stream", "paced")
@@ -41,6 +48,7 @@ class Variant:
     name: str
     src: str
     config: str = "bench"
+    without: tuple[str, ...] = ()
     preload: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -65,20 +73,63 @@ def parse_variant(spec: str) -> Variant:
         if not sep:
             raise SystemExit(f"bad option {option!r} in {spec!r}: expected KEY=VALUE")
         if key == "config":
-            if value not in ("bench", "minimal", "no-access-log"):
-                raise SystemExit(f"unknown config {value!r}: bench, minimal or no-access-log")
+            if value not in ("bench", "minimal"):
+                raise SystemExit(f"unknown config {value!r}: bench or minimal")
             variant.config = value
+        elif key == "without":
+            variant.without = tuple(sorted(set(value.split("+"))))
+            unknown = [stage for stage in variant.without if stage not in STAGES]
+            if unknown:
+                raise SystemExit(f"unknown stage {unknown[0]!r}: one of {', '.join(STAGES)}")
         elif key == "preload":
             if value not in MODES:
                 raise SystemExit(f"unknown preload {value!r}: one of {', '.join(MODES)}")
             variant.preload = value
         else:
             variant.env[key] = value
+    if variant.without and variant.config != "bench":
+        raise SystemExit(f"{spec!r}: `without` switches stages off in the bench config only")
     return variant
 
 
-def config_text(kind: str, ports: list[int]) -> str:
-    if kind == "minimal":
+def _no_log(c: dict[str, Any]) -> None:
+    c["logging"] = {"access_log": {"enabled": False}}
+
+
+def _no_limits(c: dict[str, Any]) -> None:
+    c["defaults"].pop("rate_limit")
+    c["services"]["chat"].pop("rate_limit")
+
+
+def _no_keys(c: dict[str, Any]) -> None:
+    for instance in c["services"]["chat"]["instances"]:
+        instance.pop("api_key", None)
+        instance.pop("headers", None)
+
+
+# How each stage is switched off in the bench config (routerconf.py switches them all on).
+STAGES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "log": _no_log,
+    "limits": _no_limits,
+    "breaker": lambda c: c["defaults"].update(circuit_breaker={"enabled": False}),
+    "health": lambda c: c["defaults"].update(
+        health_check={"enabled": False, "outlier": {"enabled": False}}
+    ),
+    "retry": lambda c: c["defaults"].update(retry={"attempts": 1}),
+    "fallback": lambda c: c["services"]["chat"].pop("fallback"),
+    "keys": _no_keys,
+    "trusted": lambda c: c["server"].pop("trusted_proxies"),
+}
+
+
+def config_name(variant: Variant) -> str:
+    if not variant.without:
+        return variant.config
+    return f"{variant.config}-without-{'+'.join(variant.without)}"
+
+
+def config_text(variant: Variant, ports: list[int]) -> str:
+    if variant.config == "minimal":
         instances = "".join(
             f"      - {{model: {load.MODEL}, url: 'http://127.0.0.1:{p}/v1', adapter: vllm}}\n"
             for p in ports
@@ -89,9 +140,12 @@ def config_text(kind: str, ports: list[int]) -> str:
             f"services:\n  chat:\n    instances:\n{instances}"
         )
     text = routerconf.router_config(0, ports)
-    if kind == "no-access-log":
-        text = text.replace("services:", "logging: {access_log: {enabled: false}}\nservices:", 1)
-    return text
+    if not variant.without:
+        return text
+    config = YAML(typ="safe").load(text)
+    for stage in variant.without:
+        STAGES[stage](config)
+    return json.dumps(config)  # YAML reads JSON
 
 
 def body_of(mode: str) -> str:
@@ -130,7 +184,7 @@ def measure(
         env["PYTHONPATH"] = str(Path(variant.src).resolve())
         cmd = [
             sys.executable, "-c", "from jairouter.cli.main import run; run()", "serve",
-            "--config", str(configs[variant.config]), "--port", str(port),
+            "--config", str(configs[config_name(variant)]), "--port", str(port),
             "--log-level", "warning",
         ]  # fmt: skip
     router = procs.spawn(variant.name, cmd, services.ROUTER_CPU, port, env)
@@ -170,9 +224,10 @@ def main() -> int:
         # Configs apart from the routers' logs: the config watcher reacts to its directory.
         (workdir / "config").mkdir()
         configs = {}
-        for kind in ("bench", "minimal", "no-access-log"):
-            configs[kind] = workdir / "config" / f"{kind}.yaml"
-            configs[kind].write_text(config_text(kind, ports))
+        for v in variants:
+            name = config_name(v)
+            configs[name] = workdir / "config" / f"{name}.yaml"
+            configs[name].write_text(config_text(v, ports))
         for round_no in range(args.rounds):
             for v in variants:
                 s = measure(procs, v, configs, ports, args.mode, args.clients, args.seconds)
