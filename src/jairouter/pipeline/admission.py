@@ -8,7 +8,7 @@ from collections.abc import Callable
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.models import Config
 from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_all
-from jairouter.core.limits.permits import Limiter, Permit, Unit
+from jairouter.core.limits.permits import Limiter, Unit
 from jairouter.errors import RateLimited
 from jairouter.types import ProxyRequest, ServiceType
 
@@ -103,14 +103,11 @@ def permit_headers(permits: PermitSet) -> Headers:
     tokens = permits.tightest(Unit.TOKENS)
     headers: Headers = ()
     if requests is not None:
-        headers = _permit(requests, "")
+        headers = _limit_headers(requests.limit, requests.remaining, requests.reset, "")
     if tokens is not None:
-        headers = (*headers, *_permit(tokens, "-tokens"))
+        limit, remaining, reset = tokens.limit, tokens.remaining, tokens.reset
+        headers = (*headers, *_limit_headers(limit, remaining, reset, "-tokens"))
     return headers
-
-
-def _permit(permit: Permit, suffix: str) -> Headers:
-    return _limit_headers(permit.limit, permit.remaining, permit.reset, suffix)
 
 
 _FIELDS = ("limit", "remaining", "reset")
@@ -125,7 +122,7 @@ def _limit_headers(limit: int, remaining: int, reset: float, suffix: str = "") -
     limit_name, remaining_name, reset_name = _NAMES[suffix]
     return (
         (limit_name, b"%d" % limit),
-        (remaining_name, b"%d" % max(0, remaining)),
+        (remaining_name, b"%d" % remaining if remaining > 0 else b"0"),
         (reset_name, b"%d" % math.ceil(reset)),
     )
 

@@ -53,7 +53,9 @@ class Timers:
             loop = self.loop
             self._done = max(self._done, math.floor(loop.time() / self._tick))
             self._handle = loop.call_at((self._done + 1) * self._tick, self._run)
-        slot = max(math.ceil(due / self._tick), self._done + 1)
+        slot = math.ceil(due / self._tick)
+        if slot <= self._done:  # due already: the next tick (a comparison: cheaper than max())
+            slot = self._done + 1
         bucket = self._buckets.get(slot)
         if bucket is None:
             bucket = self._buckets[slot] = set()

@@ -67,7 +67,7 @@ class AccessLog:
             "instance": trace.instance or None,
             "upstream_status": trace.upstream_status,
             "attempts": attempts,
-            "retries": max(0, attempts - 1),
+            "retries": attempts - 1 if attempts > 1 else 0,
             "fallback": trace.fallback or None,
             "duration_ms": _ms(duration),
             "first_byte_ms": _ms(seen.first_byte) if seen.first_byte is not None else None,

@@ -53,7 +53,8 @@ class TokenBucket:
     def available(self, state: BucketState, now: float) -> float:
         if now <= state.stamp:
             return state.tokens
-        return min(self.capacity, state.tokens + (now - state.stamp) * self.rate)
+        tokens = state.tokens + (now - state.stamp) * self.rate
+        return tokens if tokens < self.capacity else self.capacity
 
     def wait(self, state: BucketState, now: float, cost: float) -> float | None:
         if cost > self.capacity + EPSILON:
@@ -66,13 +67,15 @@ class TokenBucket:
         return 0.0
 
     def adjust(self, state: BucketState, now: float, delta: float, mark: float) -> None:
-        state.tokens = min(self.capacity, state.tokens - delta)
+        tokens = state.tokens - delta
+        state.tokens = tokens if tokens < self.capacity else self.capacity
 
     def remaining(self, state: BucketState, now: float) -> int:
         return whole(state.tokens)
 
     def reset(self, state: BucketState, now: float) -> float:
-        return max(0.0, (self.capacity - state.tokens) / self.rate)
+        missing = self.capacity - state.tokens
+        return missing / self.rate if missing > 0.0 else 0.0
 
     def __repr__(self) -> str:
         return f"TokenBucket(capacity={self.capacity:g}, rate={self.rate:g})"

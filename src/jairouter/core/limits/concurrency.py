@@ -67,7 +67,8 @@ class ConcurrencyLimiter:
 
     def _release(self, permit: Permit, outcome: Outcome, latency: float | None) -> None:
         self.held -= 1
-        self.inflight = max(0.0, self.inflight - permit.cost)
+        inflight = self.inflight - permit.cost
+        self.inflight = inflight if inflight > 0.0 else 0.0
         if outcome is not Outcome.IGNORED:
             if latency is None:
                 latency = self._clock() - permit.started

@@ -80,16 +80,18 @@ def estimate_tokens(
 
 def completion_budget(payload: Mapping[str, Any], default_max_tokens: int) -> int:
     """The most completion tokens the request asked for, across all its choices."""
+    # `type(value) is int` inline rather than `_count`: this runs on every request, and a
+    # bool is no count either way.
     budget = default_max_tokens
     for field in ("max_completion_tokens", "max_tokens"):
         value = payload.get(field)
-        if _count(value) and value > 0:
+        if type(value) is int and value > 0:
             budget = value
             break
     most = 1
     for field in ("n", "best_of"):  # legacy completions generate best_of answers, return n
         value = payload.get(field)
-        if _count(value) and value > most:
+        if type(value) is int and value > most:
             most = value
     return budget * most
 
