@@ -16,6 +16,9 @@ from jairouter.server.access_text import completion_text, prompt_of
 from jairouter.server.log_writer import LineWriter
 from jairouter.server.observe import Observation
 
+# "000" to "999": a format spec (`:03d`) costs more than the rest of a timestamp together.
+_MILLIS = [f"{ms:03d}" for ms in range(1000)]
+
 
 class Clock:
     """ISO-8601 UTC timestamps with milliseconds; the date part is formatted once a second."""
@@ -32,7 +35,7 @@ class Clock:
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((now - second) * 1000):03d}Z"
+        return f"{self._prefix}.{_MILLIS[int((now - second) * 1000)]}Z"
 
 
 class AccessLog:

