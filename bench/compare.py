@@ -28,7 +28,7 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,10 +92,6 @@ def parse_variant(spec: str) -> Variant:
     return variant
 
 
-def _no_log(c: dict[str, Any]) -> None:
-    c["logging"] = {"access_log": {"enabled": False}}
-
-
 def _no_limits(c: dict[str, Any]) -> None:
     c["defaults"].pop("rate_limit")
     c["services"]["chat"].pop("rate_limit")
@@ -109,7 +105,7 @@ def _no_keys(c: dict[str, Any]) -> None:
 
 # How each stage is switched off in the bench config (routerconf.py switches them all on).
 STAGES: dict[str, Callable[[dict[str, Any]], None]] = {
-    "log": _no_log,
+    "log": lambda c: c.update(logging={"access_log": {"enabled": False}}),
     "limits": _no_limits,
     "breaker": lambda c: c["defaults"].update(circuit_breaker={"enabled": False}),
     "health": lambda c: c["defaults"].update(
@@ -167,6 +163,34 @@ def _syscalls(pid: int) -> tuple[int, int]:
     return int(counts["syscr"]), int(counts["syscw"])
 
 
+def start_variant(
+    procs: services.Services,
+    variant: Variant,
+    config: Path,
+    ports: list[int],
+    launcher: Sequence[str] = (),
+    timeout: float = 60.0,
+) -> services.Service:
+    """The router (or bare proxy) of `variant` on a free port, answering and preloaded if the
+    variant asks; `launcher` runs the Python that runs it (valgrind, for instructions.py)."""
+    port = services.free_port()
+    env = dict(variant.env)
+    if variant.src == "bare":
+        program = [str(HERE / "bare_proxy.py"), str(port), *map(str, ports)]
+    else:
+        env["PYTHONPATH"] = str(Path(variant.src).resolve())
+        program = [
+            "-c", "from jairouter.cli.main import run; run()", "serve",
+            "--config", str(config), "--port", str(port), "--log-level", "warning",
+        ]  # fmt: skip
+    cmd = [*launcher, sys.executable, *program]
+    router = procs.spawn(variant.name, cmd, services.ROUTER_CPU, port, env)
+    services.wait_http(router, "/health", timeout=timeout)
+    if variant.preload:
+        load.run_wrk(router.url, body_of(variant.preload), 64, 5, services.LOAD_CPU)
+    return router
+
+
 def measure(
     procs: services.Services,
     variant: Variant,
@@ -176,22 +200,8 @@ def measure(
     clients: int,
     seconds: float,
 ) -> Sample:
-    port = services.free_port()
-    env = dict(variant.env)
-    if variant.src == "bare":
-        cmd = [sys.executable, str(HERE / "bare_proxy.py"), str(port), *map(str, ports)]
-    else:
-        env["PYTHONPATH"] = str(Path(variant.src).resolve())
-        cmd = [
-            sys.executable, "-c", "from jairouter.cli.main import run; run()", "serve",
-            "--config", str(configs[config_name(variant)]), "--port", str(port),
-            "--log-level", "warning",
-        ]  # fmt: skip
-    router = procs.spawn(variant.name, cmd, services.ROUTER_CPU, port, env)
+    router = start_variant(procs, variant, configs[config_name(variant)], ports)
     try:
-        services.wait_http(router, "/health")
-        if variant.preload:
-            load.run_wrk(router.url, body_of(variant.preload), 64, 5, services.LOAD_CPU)
         body = body_of(mode)
         load.run_wrk(router.url, body, clients, 1, services.LOAD_CPU)  # warm up
         cpu, (reads, writes) = _cpu_seconds(router.pid), _syscalls(router.pid)

@@ -80,26 +80,14 @@ def measure(
     rounds: int,
 ) -> list[float]:
     """Instructions per request of one router, `rounds` windows of `requests` each."""
-    workdir = procs.workdir
-    port = services.free_port()
-    env = dict(variant.env)
-    if variant.src == "bare":
-        program = [str(compare.HERE / "bare_proxy.py"), str(port), *map(str, ports)]
-    else:
-        env["PYTHONPATH"] = str(Path(variant.src).resolve())
-        program = [
-            "-c", "from jairouter.cli.main import run; run()", "serve",
-            "--config", str(config), "--port", str(port), "--log-level", "warning",
-        ]  # fmt: skip
-    out = workdir / f"callgrind-{variant.name}.out"
-    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
-    router = procs.spawn(variant.name, [*cmd, *program], services.ROUTER_CPU, port, env)
+    out = procs.workdir / f"callgrind-{variant.name}.out"
+    launcher = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    # Under valgrind start-up takes minutes, not seconds.
+    router = compare.start_variant(procs, variant, config, ports, launcher, timeout=300)
+    port = router.port
     body = compare.body_of(mode)
     counts = []
     try:
-        services.wait_http(router, "/health", timeout=300)
-        if variant.preload:
-            load.run_wrk(router.url, compare.body_of(variant.preload), 64, 5, services.LOAD_CPU)
         send_requests(port, body, 100)  # warm up: imports, caches, the upstream pool
         for number in range(1, rounds + 1):
             _control("-z", router.pid)
