@@ -72,7 +72,7 @@ class ScopedLimit:
         """What a request costs this limit: 1 request, or its estimated tokens."""
         if self.unit is Unit.REQUESTS:
             return 1.0
-        return float(estimate_tokens(payload, default_max_tokens=self._default_max_tokens))
+        return float(estimate_tokens(payload, self._default_max_tokens))
 
     @property
     def keys(self) -> int:

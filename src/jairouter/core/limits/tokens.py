@@ -23,23 +23,24 @@ CHARS_PER_TOKEN = 4.0
 MEDIA_TOKENS = 1024
 """Tokens reserved per image or audio part, rather than counting its base64 or URL as text."""
 
-_PROMPT_FIELDS = (
-    "messages",
-    "prompt",
-    "suffix",
-    "input",
-    "instructions",
-    "query",
-    "documents",
-    "tools",
-    "functions",
+_PROMPT_FIELDS = frozenset(
+    {
+        "messages",
+        "prompt",
+        "suffix",
+        "input",
+        "instructions",
+        "query",
+        "documents",
+        "tools",
+        "functions",
+    }
 )
 _MEDIA_KEYS = frozenset({"image_url", "input_audio", "input_image", "file", "audio"})
 
 
 def estimate_tokens(
     payload: Mapping[str, Any] | None,
-    *,
     default_max_tokens: int,
     chars_per_token: float = CHARS_PER_TOKEN,
 ) -> int:
@@ -48,12 +49,14 @@ def estimate_tokens(
     Counts every string (keys included) under the prompt-bearing fields, which covers chat
     messages and content parts, tool schemas, completion prompts and embedding inputs alike.
     """
+    # This runs on every request under a token limit: C-level set and map work where it can,
+    # the completion budget inline, exact types as a JSON parser makes them (a bool is no
+    # token id, nor a count).
     if not payload:
         return 0
     chars, ids, media = 0, 0, 0
-    stack: list[Any] = [payload[field] for field in _PROMPT_FIELDS if field in payload]
-    # A loop, not recursion: a hostile, deeply nested body must not exhaust the stack. Exact
-    # types, as a JSON parser makes them (a bool is no token id); this runs on every request.
+    stack: list[Any] = [value for field, value in payload.items() if field in _PROMPT_FIELDS]
+    # A loop, not recursion: a hostile, deeply nested body must not exhaust the stack.
     while stack:
         value = stack.pop()
         kind = type(value)
@@ -75,25 +78,19 @@ def estimate_tokens(
     prompt = math.ceil(chars / chars_per_token) + ids + media * MEDIA_TOKENS
     if "messages" not in payload and "prompt" not in payload:
         return prompt  # embeddings, rerank: no completion
-    return prompt + completion_budget(payload, default_max_tokens)
-
-
-def completion_budget(payload: Mapping[str, Any], default_max_tokens: int) -> int:
-    """The most completion tokens the request asked for, across all its choices."""
-    # `type(value) is int` inline rather than `_count`: this runs on every request, and a
-    # bool is no count either way.
-    budget = default_max_tokens
-    for field in ("max_completion_tokens", "max_tokens"):
-        value = payload.get(field)
-        if type(value) is int and value > 0:
-            budget = value
-            break
-    most = 1
-    for field in ("n", "best_of"):  # legacy completions generate best_of answers, return n
-        value = payload.get(field)
-        if type(value) is int and value > most:
-            most = value
-    return budget * most
+    # The completion budget: the most tokens asked for, across all the choices generated
+    # (legacy completions generate `best_of` answers and return `n`).
+    budget = payload.get("max_completion_tokens")
+    if type(budget) is not int or budget <= 0:
+        budget = payload.get("max_tokens")
+        if type(budget) is not int or budget <= 0:
+            budget = default_max_tokens
+    choices = payload.get("n")
+    most = choices if type(choices) is int and choices > 1 else 1
+    best_of = payload.get("best_of")
+    if type(best_of) is int and best_of > most:
+        most = best_of
+    return prompt + budget * most
 
 
 def usage_tokens(usage: Mapping[str, Any] | None) -> int | None:
