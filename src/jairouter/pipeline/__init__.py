@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 from jairouter.core.breaker import Failure, classify
 from jairouter.core.limits import Outcome, PermitSet, usage_tokens
-from jairouter.core.limits.permits import Unit
 from jairouter.core.retry import backoff, retry_after_seconds
 from jairouter.core.stats import ERROR
 from jairouter.errors import (
@@ -289,8 +288,9 @@ class Pipeline:
             # Token limits, service-wide or the instance's own, settle to the real usage.
             tokens = usage_tokens(usage)
             if tokens is not None:
-                for permits in _token_permits(call.permits, choice.permits):
-                    permits.settle(tokens)
+                for permits in (call.permits, choice.permits):
+                    if permits is not None:
+                        permits.settle(tokens)  # its token-unit permits, if any
         if (
             cache is not None
             and seen.body is not None
@@ -366,14 +366,6 @@ def _retry_kind(error: UpstreamError) -> str:
     if isinstance(error, UpstreamUnreachable):
         return "connect"
     return "broken"
-
-
-def _token_permits(service: PermitSet | None, instance: PermitSet | None) -> Sequence[PermitSet]:
-    """The permit sets with token-unit limits; no allocation in the usual case of no limits."""
-    if service is None and instance is None:
-        return ()
-    held = (service, instance)
-    return [p for p in held if p is not None and p.tightest(Unit.TOKENS) is not None]
 
 
 def _span_error(failure: Failure | None, cancelled: bool) -> str | None:

@@ -59,12 +59,9 @@ class Admission:
         if limits is None:
             return None, ()
         service = req.endpoint.service.value
+        model, client, payload = req.model, req.client, req.payload
         wanted = [
-            (
-                limit.limiter(service=service, model=req.model, client=req.client),
-                limit.cost(req.payload),
-            )
-            for limit in limits
+            (limit.limiter(service, model, "", client), limit.cost(payload)) for limit in limits
         ]
         decision = acquire_all(wanted)
         if isinstance(decision, Rejection):

@@ -9,7 +9,7 @@ Neither queues: a request that does not fit now is rejected with the wait that w
 
 from __future__ import annotations
 
-from jairouter.core.limits.rate import EPSILON, whole
+from jairouter.core.limits.rate import EPSILON
 
 
 class BucketState:
@@ -70,12 +70,10 @@ class TokenBucket:
         tokens = state.tokens - delta
         state.tokens = tokens if tokens < self.capacity else self.capacity
 
-    def remaining(self, state: BucketState, now: float) -> int:
-        return whole(state.tokens)
-
-    def reset(self, state: BucketState, now: float) -> float:
-        missing = self.capacity - state.tokens
-        return missing / self.rate if missing > 0.0 else 0.0
+    def standing(self, state: BucketState, now: float) -> tuple[float, float]:
+        tokens = state.tokens
+        missing = self.capacity - tokens
+        return tokens, (missing / self.rate if missing > 0.0 else 0.0)
 
     def __repr__(self) -> str:
         return f"TokenBucket(capacity={self.capacity:g}, rate={self.rate:g})"
@@ -133,14 +131,12 @@ class LeakyBucket:
     def adjust(self, state: DrainState, now: float, delta: float, mark: float) -> None:
         state.empty_at = max(now, state.empty_at + delta / self.rate)
 
-    def remaining(self, state: DrainState, now: float) -> int:
-        return whole(self.available(state, now))
+    def standing(self, state: DrainState, now: float) -> tuple[float, float]:
+        ahead = state.empty_at - now  # synced: never below zero
+        return self.capacity - ahead * self.rate, ahead
 
     def available(self, state: DrainState, now: float) -> float:
         return self.capacity - self.level(state, now)
-
-    def reset(self, state: DrainState, now: float) -> float:
-        return max(0.0, state.empty_at - now)
 
     def __repr__(self) -> str:
         return f"LeakyBucket(capacity={self.capacity:g}, rate={self.rate:g})"

@@ -61,11 +61,9 @@ class RateAlgorithm(Protocol[S]):
     def adjust(self, state: S, now: float, delta: float, mark: float) -> None:
         """Charge `delta` more units, or refund -`delta`, for a cost charged at `mark`."""
 
-    def remaining(self, state: S, now: float) -> int:
-        """Whole units that could be taken now."""
-
-    def reset(self, state: S, now: float) -> float:
-        """Seconds until the state is back to full (nothing charged) if unused."""
+    def standing(self, state: S, now: float) -> tuple[float, float]:
+        """Units that could be taken now, and seconds until the state is back to full (nothing
+        charged) if unused; state is synced. One call for both: every grant needs both."""
 
     def available(self, state: S, now: float) -> float:
         """Units that could be taken at `now`, as if synced, without syncing: a pure read."""
@@ -121,10 +119,9 @@ class RateLimiter(Generic[S]):
         else:
             mark = algorithm.take(state, now, cost)
         self.held += 1
-        remaining = algorithm.remaining(state, now)
-        if self.reserved:
-            remaining = whole(remaining - self.reserved)
-        reset = algorithm.reset(state, now)
+        free, reset = algorithm.standing(state, now)
+        units = math.floor(free - self.reserved + EPSILON)  # whole(), inline: every grant
+        remaining = units if units > 0 else 0
         limit = algorithm.limit
         return Permit(self, self.unit, cost, limit, remaining, reset, now, mark, 0, pending)
 
@@ -147,7 +144,8 @@ class RateLimiter(Generic[S]):
 
     def _refuse(self, now: float, wait: float | None) -> Rejection:
         algorithm = self._algorithm
-        return Rejection(self.unit, algorithm.limit, algorithm.reset(self._state, now), wait)
+        reset = algorithm.standing(self._state, now)[1]
+        return Rejection(self.unit, algorithm.limit, reset, wait)
 
     def _settle(self, permit: Permit, actual: float) -> None:
         now = self._clock()

@@ -51,9 +51,10 @@ class ScopedLimit:
             )
 
     def limiter(
-        self, *, service: str = "", model: str = "", instance: str = "", client: str = ""
+        self, service: str = "", model: str = "", instance: str = "", client: str = ""
     ) -> Limiter:
-        """The limiter for a request with these facts; only the one the scope names is read."""
+        """The limiter for a request with these facts; only the one the scope names is read.
+        Positional on the request path: keyword arguments cost a call more."""
         if self._single is not None:
             return self._single
         assert self._keyed is not None

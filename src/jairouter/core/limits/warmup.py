@@ -112,14 +112,12 @@ class WarmUp:
         # Charged or refunded as fresh permits: the slope's share cannot be recovered exactly.
         state.next_free = max(now, state.next_free + delta * self.stable)
 
-    def remaining(self, state: WarmUpState, now: float) -> int:
-        return int(self.available(state, now))
+    def standing(self, state: WarmUpState, now: float) -> tuple[float, float]:
+        ahead = state.next_free - now
+        return (1.0, 0.0) if ahead <= 0 else (0.0, ahead)
 
     def available(self, state: WarmUpState, now: float) -> float:
         return 1.0 if state.next_free <= now else 0.0
-
-    def reset(self, state: WarmUpState, now: float) -> float:
-        return max(0.0, state.next_free - now)
 
     def __repr__(self) -> str:
         return (

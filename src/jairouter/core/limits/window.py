@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from jairouter.core.limits.rate import EPSILON, whole
+from jairouter.core.limits.rate import EPSILON
 
 
 class WindowState:
@@ -57,11 +57,8 @@ class SlidingWindow:
             state.current = 0.0
             state.index = index
 
-    def count(self, state: WindowState, now: float) -> float:
-        """The weighted number of units in the `window` seconds up to now (state synced)."""
-        return self._weighted(state.index, state.previous, state.current, now)
-
     def _weighted(self, index: int, previous: float, current: float, now: float) -> float:
+        """The weighted number of units in the `window` seconds up to now."""
         into = now / self.window - index  # fraction of the current window gone by
         return previous * (1.0 - into) + current
 
@@ -69,7 +66,8 @@ class SlidingWindow:
         limit, window = self.limit, self.window
         if cost > limit + EPSILON:
             return None
-        if self.count(state, now) + cost <= limit + EPSILON:
+        used = self._weighted(state.index, state.previous, state.current, now)
+        if used + cost <= limit + EPSILON:
             return 0.0
         into = now - state.index * window
         room = limit - cost - state.current
@@ -96,8 +94,13 @@ class SlidingWindow:
             state.previous = max(0.0, state.previous + delta)
         # else: charged two or more windows ago; it no longer counts, nothing to refund
 
-    def remaining(self, state: WindowState, now: float) -> int:
-        return whole(self.limit - self.count(state, now))
+    def standing(self, state: WindowState, now: float) -> tuple[float, float]:
+        index, previous, current = state.index, state.previous, state.current
+        free = self.limit - self._weighted(index, previous, current, now)
+        to_next = (index + 1) * self.window - now
+        if current > 0:
+            return free, to_next + self.window
+        return free, (to_next if previous > 0 else 0.0)
 
     def available(self, state: WindowState, now: float) -> float:
         index = math.floor(now / self.window)
@@ -106,12 +109,6 @@ class SlidingWindow:
         else:  # what `sync` would roll the window to, without storing it
             previous, current = (state.current if index == state.index + 1 else 0.0), 0.0
         return self.limit - self._weighted(index, previous, current, now)
-
-    def reset(self, state: WindowState, now: float) -> float:
-        to_next = (state.index + 1) * self.window - now
-        if state.current > 0:
-            return to_next + self.window
-        return to_next if state.previous > 0 else 0.0
 
     def __repr__(self) -> str:
         return f"SlidingWindow(limit={self.limit}, window={self.window:g})"
