@@ -201,21 +201,21 @@ class Trial:
 
     def success(self) -> None:
         """The instance answered well."""
-        self._settle(None, cancelled=False)
+        self._settle(None, False)
 
     def failure(self, why: Failure | str = "request failed") -> None:
         """The instance failed (see `classify`); `why` appears in transition reasons."""
-        self._settle(why, cancelled=False)
+        self._settle(why, False)
 
     def cancel(self) -> None:
         """The request ended without a verdict on the instance (e.g. the client went away)."""
-        self._settle(None, cancelled=True)
+        self._settle(None, True)
 
     def record(self, failure: Failure | None) -> None:
         """`success()` when `failure` is None, else `failure(failure)`: fits `classify`."""
-        self._settle(failure, cancelled=False)
+        self._settle(failure, False)
 
-    def _settle(self, failure: Failure | str | None, *, cancelled: bool) -> None:
+    def _settle(self, failure: Failure | str | None, cancelled: bool) -> None:
         if self._breaker is None:
             self.done = True
         else:
@@ -256,19 +256,21 @@ class CircuitBreaker:
     def allow(self) -> Trial | None:
         """A trial for one request, or None when the circuit refuses it (see `refusal()`)."""
         if not self.config.enabled:
-            return Trial(None, 0, half_open=False)
+            return Trial(None, 0, False)
         with self._lock:
             if self._state is State.OPEN:  # the only state that changes by time alone
                 self._advance(self._clock())
             if self._state is State.CLOSED:
-                trial: Trial | None = Trial(self, self._epoch, half_open=False)
+                trial: Trial | None = Trial(self, self._epoch, False)
             elif self._state is State.HALF_OPEN and self._trials < self.config.half_open_trials:
                 self._trials += 1
-                trial = Trial(self, self._epoch, half_open=True)
+                trial = Trial(self, self._epoch, True)
             else:
                 trial = None
-            events = self._drain()
-        self._emit(events)
+            # Tested here rather than in _drain: nearly every request changes no state.
+            events = self._drain() if self._pending else ()
+        if events:
+            self._emit(events)
         return trial
 
     def _settle(self, trial: Trial, failure: Failure | str | None, cancelled: bool) -> None:
@@ -285,8 +287,9 @@ class CircuitBreaker:
                     self._trial_outcome(now, failure)
             elif not cancelled:
                 self._closed_outcome(now, failure)
-            events = self._drain()
-        self._emit(events)
+            events = self._drain() if self._pending else ()
+        if events:
+            self._emit(events)
 
     def _trial_outcome(self, now: float, failure: Failure | str | None) -> None:
         if failure is not None:
