@@ -130,7 +130,8 @@ async def _relay_stream(
     before = last = b""
     first_sent = 0.0
     clock = watchdog.loop.time
-    read = resp.content.readany  # b"" at the end; one coroutine less per chunk than iter_any
+    content = resp.content
+    read = content.readany  # b"" at the end; one coroutine less per chunk than iter_any
     try:
         while chunk := await read():
             watchdog.last = clock()
@@ -143,6 +144,10 @@ async def _relay_stream(
                 chunk, torn = chunk[:end], chunk[end:]
             if keep_body:
                 kept.append(chunk)
+            if content.at_eof():
+                # The body's last bytes (all of most JSON answers): sent below with its end,
+                # one message to the server instead of two.
+                break
             if chunk:
                 if not first_sent:
                     first_sent = time.perf_counter()
@@ -160,13 +165,17 @@ async def _relay_stream(
         kept.append(tail)
         seen.body = b"".join(kept)
     if tail:
-        before, last = last, tail
+        chunk += tail
+    if chunk:
+        if not first_sent:
+            first_sent = time.perf_counter()
+        before, last = last, chunk
     if req.stream:
         # Servers end a stream that failed midway with its error event (then `[DONE]`), so
         # the last two chunks are where to look, as for `usage`: no scan of every chunk.
         seen.stream_error = _error_event(before) or _error_event(last)
     seen.tail, seen.before_tail, seen.first_sent = last, before, first_sent
-    await send({"type": "http.response.body", "body": tail, "more_body": False})
+    await send({"type": "http.response.body", "body": chunk, "more_body": False})
 
 
 def _events_end(chunk: bytes) -> int:
