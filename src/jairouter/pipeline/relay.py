@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 
 import aiohttp
 
@@ -77,7 +78,7 @@ async def send_whole(
     await send({"type": "http.response.body", "body": body})
 
 
-async def relay(
+def relay(
     resp: aiohttp.ClientResponse,
     adapter: Adapter,
     req: ProxyRequest,
@@ -85,25 +86,43 @@ async def relay(
     extra: Headers,
     watchdog: Watchdog,
     keep_body: bool,
-) -> Relayed:
+) -> Awaitable[Relayed]:
     """Send `resp` to the client: error bodies normalised, 2xx bodies chunk by chunk as they
-    arrive. Raises a RouterError only before the response has started."""
-    seen = Relayed()
+    arrive. Raises a RouterError only before the response has started.
+
+    A plain function choosing the coroutine that does it: one coroutine fewer per request."""
     if resp.status >= 400:
-        body = adapter.translate_error(resp.status, await read_body(resp, watchdog))
-        await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, _JSON), body)
-        return seen
+        return _relay_error(resp, adapter, send, extra, watchdog)
     translator = adapter.translator(req)
     if translator is not None and not req.stream:
-        # A body rewritten whole is converted before anything is sent, so that an unusable
-        # answer still reaches the client as an error status rather than a cut connection.
-        body = translator.feed(await read_body(resp, watchdog)) + translator.finish()
-        ctype = translator.content_type.encode()
-        await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, ctype), body)
-        seen.body = body if keep_body else None
-        seen.tail = body
-        return seen
-    await _relay_stream(resp, req, send, extra, translator, watchdog, keep_body, seen)
+        return _relay_rewritten(resp, translator, send, extra, watchdog, keep_body)
+    return _relay_stream(resp, req, send, extra, translator, watchdog, keep_body)
+
+
+async def _relay_error(
+    resp: aiohttp.ClientResponse, adapter: Adapter, send: Send, extra: Headers, watchdog: Watchdog
+) -> Relayed:
+    body = adapter.translate_error(resp.status, await read_body(resp, watchdog))
+    await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, _JSON), body)
+    return Relayed()
+
+
+async def _relay_rewritten(
+    resp: aiohttp.ClientResponse,
+    translator: Translator,
+    send: Send,
+    extra: Headers,
+    watchdog: Watchdog,
+    keep_body: bool,
+) -> Relayed:
+    """A body rewritten whole is converted before anything is sent, so that an unusable
+    answer still reaches the client as an error status rather than a cut connection."""
+    body = translator.feed(await read_body(resp, watchdog)) + translator.finish()
+    ctype = translator.content_type.encode()
+    await send_whole(send, resp.status, response_headers(resp.raw_headers, extra, ctype), body)
+    seen = Relayed()
+    seen.body = body if keep_body else None
+    seen.tail = body
     return seen
 
 
@@ -115,10 +134,10 @@ async def _relay_stream(
     translator: Translator | None,
     watchdog: Watchdog,
     keep_body: bool,
-    seen: Relayed,
-) -> None:
+) -> Relayed:
     """The relay's loop: it runs once per chunk of every stream, so each step in it counts
     (docs/performance.md: a few steps less per chunk saved 64 µs per paced stream)."""
+    seen = Relayed()
     ctype = translator.content_type.encode() if translator is not None else None
     headers = response_headers(resp.raw_headers, extra, ctype)
     await send({"type": "http.response.start", "status": resp.status, "headers": headers})
@@ -145,8 +164,8 @@ async def _relay_stream(
             if keep_body:
                 kept.append(chunk)
             if content.at_eof():
-                # The body's last bytes (all of most JSON answers): sent below with its end,
-                # one message to the server instead of two.
+                # The body's last bytes (all of most JSON answers, and a stream's last event
+                # when its end came with it): sent below with the end, in one message.
                 break
             if chunk:
                 if not first_sent:
@@ -160,7 +179,7 @@ async def _relay_stream(
         else:
             seen.broken = watchdog.error(exc)
         await _abort(resp, req, send, seen.broken, exc)
-        return
+        return seen
     if keep_body:
         kept.append(tail)
         seen.body = b"".join(kept)
@@ -176,6 +195,7 @@ async def _relay_stream(
         seen.stream_error = _error_event(before) or _error_event(last)
     seen.tail, seen.before_tail, seen.first_sent = last, before, first_sent
     await send({"type": "http.response.body", "body": chunk, "more_body": False})
+    return seen
 
 
 def _events_end(chunk: bytes) -> int:

@@ -101,7 +101,7 @@ class AccessLog:
         """
         req, trace, service = seen.req, seen.trace, seen.service
         line = (
-            f'{self._clock.now()} {seen.client or "-"} {seen.request_id} '
+            f"{self._clock.now()} {seen.client or '-'} {seen.request_id} "
             f'"{seen.method} {_quoted(seen.path)}" {seen.status} {service or seen.route or "-"}'
         )
         if service:
