@@ -201,21 +201,19 @@ class Trial:
 
     def success(self) -> None:
         """The instance answered well."""
-        self._settle(None, False)
+        self.record(None)
 
     def failure(self, why: Failure | str = "request failed") -> None:
         """The instance failed (see `classify`); `why` appears in transition reasons."""
-        self._settle(why, False)
+        self.record(why)
 
     def cancel(self) -> None:
         """The request ended without a verdict on the instance (e.g. the client went away)."""
-        self._settle(None, True)
+        self.record(None, True)
 
-    def record(self, failure: Failure | None) -> None:
-        """`success()` when `failure` is None, else `failure(failure)`: fits `classify`."""
-        self._settle(failure, False)
-
-    def _settle(self, failure: Failure | str | None, cancelled: bool) -> None:
+    def record(self, failure: Failure | str | None, cancelled: bool = False) -> None:
+        """`success()` when `failure` is None, else `failure(failure)`: fits `classify`.
+        The one the request path calls, so it settles without another call in between."""
         if self._breaker is None:
             self.done = True
         else:
