@@ -100,10 +100,8 @@ class AdaptiveLimiter:
             return self._refuse(cost)
         self.inflight += cost
         self.held += 1
-        remaining = max(0, int(limit - self.inflight))
-        return Permit(
-            self, self.unit, cost, limit, remaining, 0.0, now, inflight=int(self.inflight)
-        )
+        free = limit - self.inflight
+        return Permit(self, self.unit, cost, limit, free, 0.0, now, inflight=int(self.inflight))
 
     def peek(self) -> Level:
         """Capacity is the limit it has learnt so far, not `max_limit`."""

@@ -9,7 +9,7 @@ Neither queues: a request that does not fit now is rejected with the wait that w
 
 from __future__ import annotations
 
-from jairouter.core.limits.rate import EPSILON
+from jairouter.core.limits.permits import EPSILON
 
 
 class BucketState:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
-from jairouter.core.limits.rate import EPSILON, whole
+from jairouter.core.limits.permits import EPSILON, Clock, Level, Outcome, Permit, Rejection, Unit
 
 DEFAULT_SLOT_WAIT = 1.0
 """Retry-After hint, in seconds, before any request has finished to say how long they take."""
@@ -51,7 +50,7 @@ class ConcurrencyLimiter:
         self.inflight += cost
         self.held += 1
         limit = self.max_concurrent
-        return Permit(self, self.unit, cost, limit, whole(limit - self.inflight), 0.0, now)
+        return Permit(self, self.unit, cost, limit, limit - self.inflight, 0.0, now)
 
     def peek(self) -> Level:
         limit = float(self.max_concurrent)

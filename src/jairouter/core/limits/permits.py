@@ -13,12 +13,16 @@ difference between the tokens reserved and the tokens the upstream reported usin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import Enum, StrEnum
 from typing import NamedTuple, Protocol
 
 Clock = Callable[[], float]
 """Monotonic seconds; injected so tests control time."""
+
+EPSILON = 1e-9
+"""Float slack in comparisons: refills computed from fractional seconds land a hair short."""
 
 
 class Unit(StrEnum):
@@ -77,7 +81,7 @@ class Permit:
         unit: Unit,
         cost: float,
         limit: int,
-        remaining: int,
+        free: float,
         reset: float,
         started: float,
         mark: float = 0.0,
@@ -88,7 +92,10 @@ class Permit:
         self.unit = unit
         self.cost = cost  # what is charged now; `settle` moves it to the true cost
         self.limit = limit
-        self.remaining = remaining
+        # Units left as the header shows them: whole, never negative, not fooled by float fuzz.
+        # Floored here, inline, rather than by a helper each limiter would call per grant.
+        units = math.floor(free + EPSILON)
+        self.remaining = units if units > 0 else 0
         self.reset = reset  # seconds until the limit is back to full
         self.started = started  # clock time granted, for latency when none is given
         self.mark = mark  # algorithm's note on where the cost was charged (sliding window)

@@ -11,27 +11,26 @@ has to change for it except where the state lives.
 
 from __future__ import annotations
 
-import math
 from typing import Generic, Protocol, TypeVar
 
-from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import (
+    Clock,
+    Level,
+    Outcome,
+    Permit,
+    Rejection,
+    Unit,
+)
 
 S = TypeVar("S")
-
-EPSILON = 1e-9
-"""Float slack in comparisons: refills computed from fractional seconds land a hair short."""
 
 
 RESERVED_WAIT = 1.0
 """Retry-After hint, in seconds, when only tokens reserved by running requests are in the way."""
 
 
-def whole(amount: float) -> int:
-    """Units left as a header shows them: whole, never negative, not fooled by float fuzz."""
-    # Comparisons rather than max()/min() on the request path here and in the algorithms:
-    # on Python 3.11 a call of either builtin costs five times a conditional expression.
-    units = math.floor(amount + EPSILON)
-    return units if units > 0 else 0
+# Comparisons rather than max()/min() on the request path, here and in the algorithms: on
+# Python 3.11 a call of either builtin costs five times a conditional expression.
 
 
 class RateAlgorithm(Protocol[S]):
@@ -120,10 +119,9 @@ class RateLimiter(Generic[S]):
             mark = algorithm.take(state, now, cost)
         self.held += 1
         free, reset = algorithm.standing(state, now)
-        units = math.floor(free - self.reserved + EPSILON)  # whole(), inline: every grant
-        remaining = units if units > 0 else 0
+        free -= self.reserved
         limit = algorithm.limit
-        return Permit(self, self.unit, cost, limit, remaining, reset, now, mark, 0, pending)
+        return Permit(self, self.unit, cost, limit, free, reset, now, mark, 0, pending)
 
     def peek(self) -> Level:
         algorithm = self._algorithm

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from jairouter.core.limits.rate import EPSILON
+from jairouter.core.limits.permits import EPSILON
 
 
 class WindowState:
