@@ -86,21 +86,21 @@ def chat(
     return client.post("/v1/chat/completions", json=body, headers=headers)
 
 
-def limit_headers(resp: httpx.Response) -> tuple[int, int, int]:
-    """X-RateLimit-Limit, -Remaining and -Reset."""
-    names = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
+def limit_headers(resp: httpx.Response, suffix: str = "") -> tuple[int, int, int]:
+    """X-RateLimit-Limit, -Remaining and -Reset (`suffix` "-tokens": a token limit's)."""
+    names = (f"x-ratelimit-{field}{suffix}" for field in ("limit", "remaining", "reset"))
     limit, remaining, reset = (int(resp.headers[name]) for name in names)
     return limit, remaining, reset
 
 
-def assert_limited(resp: httpx.Response, *limits: int) -> str:
+def assert_limited(resp: httpx.Response, *limits: int, suffix: str = "") -> str:
     """A 429 with an OpenAI error body and the rate-limit headers of one of `limits`; returns
     its message."""
     assert resp.status_code == 429, resp.text
     error = resp.json()["error"]
     assert (error["type"], error["code"]) == ("rate_limit_exceeded", "rate_limit_exceeded")
     assert int(resp.headers["retry-after"]) >= 1
-    limit, remaining, reset = limit_headers(resp)
+    limit, remaining, reset = limit_headers(resp, suffix)
     assert limit in limits
     assert remaining == 0
     assert reset >= 1
@@ -279,7 +279,8 @@ def test_a_token_limit_is_settled_to_the_real_usage(
                 assert remaining == capacity - sum(used) - reserve
             used.append(usage_of(resp))
             served.settled.wait()  # the router has settled the answer's usage
-        assert "rate limit of 100 tokens reached" in assert_limited(resp, capacity)
+        refusal = assert_limited(resp, capacity, suffix="-tokens")
+        assert "rate limit of 100 tokens reached" in refusal
         # Refused exactly when what is left no longer covers the reservation.
         assert capacity - sum(used) < reserve <= capacity - sum(used[:-1])
         assert len(used) > capacity // reserve
@@ -298,4 +299,8 @@ def test_a_request_larger_than_the_whole_token_budget_is_refused_for_good(
         assert (
             "this request alone exceeds the tokens limit of 100" in resp.json()["error"]["message"]
         )
+        # A token limit's 429 names its headers as OpenAI's do, not as a request limit's.
+        assert resp.headers["x-ratelimit-limit-tokens"] == "100"
+        assert resp.headers["x-ratelimit-remaining-tokens"] == "0"
+        assert "x-ratelimit-limit" not in resp.headers
         assert sim.journal.received == 0

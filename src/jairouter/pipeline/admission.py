@@ -81,42 +81,45 @@ def _refusing_scope(limits: list[ScopedLimit], wanted: list[tuple[Limiter, float
 
 
 def limited(rejection: Rejection) -> RateLimited:
-    unit = "tokens" if rejection.unit is Unit.TOKENS else "requests"
+    tokens = rejection.unit is Unit.TOKENS
+    unit = "tokens" if tokens else "requests"
+    names = _TOKEN_NAMES if tokens else _REQUEST_NAMES
     if rejection.retry_after is None:
         message = f"this request alone exceeds the {unit} limit of {rejection.limit}"
-        headers = _limit_headers(rejection.limit, 0, rejection.reset)
+        headers = _limit_headers(rejection.limit, 0, rejection.reset, names)
     else:
         wait = max(1, math.ceil(rejection.retry_after))
         message = f"rate limit of {rejection.limit} {unit} reached; retry in {wait}s"
         headers = (
-            *_limit_headers(rejection.limit, 0, rejection.reset),
+            *_limit_headers(rejection.limit, 0, rejection.reset, names),
             _header("retry-after", wait),
         )
     return RateLimited(message, headers=headers)
 
 
 def permit_headers(permits: PermitSet) -> Headers:
-    requests = permits.tightest(Unit.REQUESTS)
-    tokens = permits.tightest(Unit.TOKENS)
+    """X-RateLimit-* of the tightest permit of each unit (OpenAI's names: no suffix for
+    requests, `-tokens` for tokens)."""
     headers: Headers = ()
+    requests = permits.tightest(Unit.REQUESTS)
     if requests is not None:
-        headers = _limit_headers(requests.limit, requests.remaining, requests.reset, "")
+        limit, remaining, reset = requests.limit, requests.remaining, requests.reset
+        headers = _limit_headers(limit, remaining, reset, _REQUEST_NAMES)
+    tokens = permits.tightest(Unit.TOKENS)
     if tokens is not None:
         limit, remaining, reset = tokens.limit, tokens.remaining, tokens.reset
-        headers = (*headers, *_limit_headers(limit, remaining, reset, "-tokens"))
+        headers += _limit_headers(limit, remaining, reset, _TOKEN_NAMES)  # tuples: one copy
     return headers
 
 
 _FIELDS = ("limit", "remaining", "reset")
-# Header names per unit suffix, encoded once: every allowed answer carries them.
-_NAMES = {
-    suffix: tuple(f"x-ratelimit-{field}{suffix}".encode() for field in _FIELDS)
-    for suffix in ("", "-tokens")
-}
+# Header names, encoded once: every allowed answer carries them.
+_REQUEST_NAMES = tuple(f"x-ratelimit-{field}".encode() for field in _FIELDS)
+_TOKEN_NAMES = tuple(f"x-ratelimit-{field}-tokens".encode() for field in _FIELDS)
 
 
-def _limit_headers(limit: int, remaining: int, reset: float, suffix: str = "") -> Headers:
-    limit_name, remaining_name, reset_name = _NAMES[suffix]
+def _limit_headers(limit: int, remaining: int, reset: float, names: tuple[bytes, ...]) -> Headers:
+    limit_name, remaining_name, reset_name = names
     return (
         (limit_name, b"%d" % limit),
         (remaining_name, b"%d" % remaining if remaining > 0 else b"0"),
