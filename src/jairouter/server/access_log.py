@@ -100,9 +100,11 @@ class AccessLog:
         this is the default format and runs for every request.
         """
         req, trace, service = seen.req, seen.trace, seen.service
+        # A proxied endpoint's path is the router's own constant: only others need quoting.
+        path = seen.path if service else _quoted(seen.path)
         line = (
             f"{self._clock.now()} {seen.client or '-'} {seen.request_id} "
-            f'"{seen.method} {_quoted(seen.path)}" {seen.status} {service or seen.route or "-"}'
+            f'"{seen.method} {path}" {seen.status} {service or seen.route or "-"}'
         )
         if service:
             line += f" model={_word(req.model if req is not None else None)}"
