@@ -6,9 +6,11 @@
     python bench/run.py --soak           also 1,000 held streams + 100k requests, leak checks
     python bench/run.py --workers 2      router with 2 worker processes (both on the router core)
 
-The router runs pinned to CPU 0; the mock upstream and load generators share CPU 1. Figures are
-medians over rounds; everything goes to bench/results/*.json, and the last line printed is one
-JSON object of headline figures. docs/performance.md explains each figure.
+The router runs pinned to CPU 0; the mock upstream and load generators share CPU 1
+(BENCH_ROUTER_CPUS and BENCH_LOAD_CPUS change that: with both at 0-1 two workers get a core
+each on a 2-core machine, docs/performance.md "Workers"). Figures are medians over rounds;
+everything goes to bench/results/*.json, and the last line printed is one JSON object of
+headline figures. docs/performance.md explains each figure.
 """
 
 from __future__ import annotations
