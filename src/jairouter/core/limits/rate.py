@@ -7,6 +7,10 @@ and changed only by the algorithm's methods, each a few lines of arithmetic on (
 `RateLimiter` adds one more number, the units reserved by requests still running. A Redis-backed
 store would keep those numbers in a hash and run the same arithmetic in a script; nothing here
 has to change for it except where the state lives.
+
+Every grant runs this code: comparisons rather than max()/min() here and in the algorithms (on
+Python 3.11 a call of either builtin costs five times a conditional expression), and as few
+calls into the algorithm as its answer needs.
 """
 
 from __future__ import annotations
@@ -27,10 +31,6 @@ S = TypeVar("S")
 
 RESERVED_WAIT = 1.0
 """Retry-After hint, in seconds, when only tokens reserved by running requests are in the way."""
-
-
-# Comparisons rather than max()/min() on the request path, here and in the algorithms: on
-# Python 3.11 a call of either builtin costs five times a conditional expression.
 
 
 class RateAlgorithm(Protocol[S]):

@@ -49,9 +49,9 @@ def estimate_tokens(
     Counts every string (keys included) under the prompt-bearing fields, which covers chat
     messages and content parts, tool schemas, completion prompts and embedding inputs alike.
     """
-    # This runs on every request under a token limit: C-level set and map work where it can,
-    # the completion budget inline, exact types as a JSON parser makes them (a bool is no
-    # token id, nor a count).
+    # This runs on every request under a token limit: one pass over the body's keys finds the
+    # prompt fields, the completion budget is inline, and types are tested exactly, as a JSON
+    # parser makes them (a bool is no token id, nor a count).
     if not payload:
         return 0
     chars, ids, media = 0, 0, 0
