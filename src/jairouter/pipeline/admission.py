@@ -122,7 +122,7 @@ def _limit_headers(limit: int, remaining: int, reset: float, names: tuple[bytes,
     limit_name, remaining_name, reset_name = names
     return (
         (limit_name, b"%d" % limit),
-        (remaining_name, b"%d" % remaining if remaining > 0 else b"0"),
+        (remaining_name, b"%d" % remaining),  # a Permit floors it at 0, a 429 passes 0
         (reset_name, b"%d" % math.ceil(reset)),
     )
 
