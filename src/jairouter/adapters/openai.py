@@ -21,7 +21,7 @@ from jairouter.adapters.wire import bearer, instance_headers, server_root
 from jairouter.config.models import InstanceConfig
 from jairouter.errors import BadRequest
 from jairouter.formdata import FormDataError, replace_form_field
-from jairouter.types import ENDPOINTS, BodyKind, ProxyRequest, ServiceType
+from jairouter.types import ENDPOINTS, MULTIPART_BODY, ProxyRequest, ServiceType
 
 
 class OpenAIAdapter:
@@ -52,7 +52,7 @@ class OpenAIAdapter:
 
     def prepare(self, req: ProxyRequest) -> UpstreamCall:
         url = self.urls[req.endpoint.service]
-        if req.endpoint.body is BodyKind.MULTIPART:
+        if req.endpoint.body is MULTIPART_BODY:
             # The boundary lives in the client's Content-Type, so this dict is per request.
             headers = {**self.headers, "Content-Type": req.content_type}
             return UpstreamCall(url, headers, self.form_body(req))

@@ -42,6 +42,10 @@ class State(StrEnum):
     HALF_OPEN = "half-open"
 
 
+# Bound once for `allow`: on Python 3.11 a member read off its enum class is an unspecialised
+# lookup (~1k instructions), and every request asks.
+_CLOSED, _OPEN, _HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
+
 Transition = tuple[State, State, str]
 """(old, new, reason) of one state change."""
 TransitionHook = Callable[[State, State, str], None]
@@ -231,6 +235,12 @@ class CircuitBreaker:
         on_transition: TransitionHook | None = None,
     ) -> None:
         self.config = config
+        # What every request reads of the config, copied: a pydantic model's attributes are
+        # slower to read than an object's own.
+        self._enabled = config.enabled
+        self._max_consecutive = config.consecutive_failures
+        self._rate_threshold = config.failure_rate_threshold
+        self._minimum_calls = config.minimum_calls
         self._clock = clock
         self._on_transition = on_transition
         self._lock = threading.Lock()
@@ -253,14 +263,14 @@ class CircuitBreaker:
 
     def allow(self) -> Trial | None:
         """A trial for one request, or None when the circuit refuses it (see `refusal()`)."""
-        if not self.config.enabled:
+        if not self._enabled:
             return Trial(None, 0, False)
         with self._lock:
-            if self._state is State.OPEN:  # the only state that changes by time alone
+            if self._state is _OPEN:  # the only state that changes by time alone
                 self._advance(self._clock())
-            if self._state is State.CLOSED:
+            if self._state is _CLOSED:
                 trial: Trial | None = Trial(self, self._epoch, False)
-            elif self._state is State.HALF_OPEN and self._trials < self.config.half_open_trials:
+            elif self._state is _HALF_OPEN and self._trials < self.config.half_open_trials:
                 self._trials += 1
                 trial = Trial(self, self._epoch, True)
             else:
@@ -301,23 +311,22 @@ class CircuitBreaker:
             self._window.clear()
 
     def _closed_outcome(self, now: float, failure: Failure | str | None) -> None:
-        cfg = self.config
         failed = failure is not None
         self._consecutive = self._consecutive + 1 if failed else 0
         self._window.add(now, failed)
         calls, failures = self._window.calls, self._window.failures
-        if cfg.consecutive_failures and self._consecutive >= cfg.consecutive_failures:
+        if self._max_consecutive and self._consecutive >= self._max_consecutive:
             self._open(now, f"{self._consecutive} consecutive failures (last: {failure})")
         elif (
-            cfg.failure_rate_threshold
-            and calls >= cfg.minimum_calls
-            and failures * 100 >= cfg.failure_rate_threshold * calls
+            self._rate_threshold
+            and calls >= self._minimum_calls
+            and failures * 100 >= self._rate_threshold * calls
         ):
             rate = 100 * failures / calls
             last = f" (last: {failure})" if failed else ""
             self._open(
                 now,
-                f"{rate:.0f}% of {calls} calls in the last {cfg.window:g}s failed{last}",
+                f"{rate:.0f}% of {calls} calls in the last {self.config.window:g}s failed{last}",
             )
 
     # -- transitions ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import aiohttp
 
 from jairouter.core.breaker import Failure, classify
 from jairouter.core.limits import Outcome, PermitSet, usage_tokens
+from jairouter.core.limits.permits import DROPPED, IGNORED, OK
 from jairouter.core.retry import backoff, retry_after_seconds
 from jairouter.core.stats import ERROR
 from jairouter.errors import (
@@ -121,7 +122,7 @@ class Pipeline:
         if req.request_id:
             headers = (*headers, (b"x-request-id", req.request_id.encode()))
         call = Call(req, send, pool, permits, headers, arrived, trace)
-        outcome = Outcome.IGNORED
+        outcome = IGNORED
         started = self.clock() if permits is not None else 0.0
         try:
             outcome = await self._serve(pool, call)
@@ -150,10 +151,10 @@ class Pipeline:
             return outcome
         if await self._answer_from_fallback(pool, call):
             pool.stats.fallbacks += 1
-            return Outcome.DROPPED
+            return DROPPED
         if isinstance(last, UpstreamStatus):
             await send_whole(call.send, last.status, last.answer_headers, last.answer)
-            return Outcome.DROPPED
+            return DROPPED
         raise last
 
     async def _attempts(self, pool: Pool, call: Call) -> Outcome:
@@ -230,9 +231,9 @@ class Pipeline:
                 raise
             resp.release()
             if failure is None:
-                return Outcome.OK
+                return OK
             target.stats.failed(failure)
-            return Outcome.DROPPED
+            return DROPPED
         except UpstreamStatus as error:
             failure = classify(status=error.status)  # a 429 is "busy": it ejects nobody
             target.stats.failed(failure, error.status)
@@ -257,7 +258,7 @@ class Pipeline:
                 choice.trial.record(failure)
                 pool.outliers.record(target.key, failure)
             if choice.permits is not None:
-                choice.permits.release(Outcome.IGNORED if cancelled else _outcome(failure))
+                choice.permits.release(IGNORED if cancelled else _outcome(failure))
             if span is not None:
                 span.end(None if status == ERROR else status, _span_error(failure, cancelled))
 
@@ -375,4 +376,4 @@ def _span_error(failure: Failure | None, cancelled: bool) -> str | None:
 
 
 def _outcome(failure: Failure | None) -> Outcome:
-    return Outcome.OK if failure is None else Outcome.DROPPED
+    return OK if failure is None else DROPPED

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.models import Config
 from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_all
-from jairouter.core.limits.permits import Limiter, Unit
+from jairouter.core.limits.permits import REQUESTS, TOKENS, Limiter
 from jairouter.errors import RateLimited
 from jairouter.types import ProxyRequest, ServiceType
 
@@ -55,20 +55,22 @@ class Admission:
     def admit(self, req: ProxyRequest) -> tuple[PermitSet | None, Headers]:
         """The permits the request holds and the X-RateLimit-* headers its answer carries;
         raises RateLimited (429) when any limit refuses."""
-        limits = self._limits.get(req.endpoint.service)
+        service = req.endpoint.service
+        limits = self._limits.get(service)
         if limits is None:
             return None, ()
-        service = req.endpoint.service.value
+        # The member itself keys service-scoped limiters: a StrEnum hashes and compares as its
+        # value, and `.value` is a Python-level property on Python 3.11.
         model, client, payload = req.model, req.client, req.payload
         wanted = [
             (limit.limiter(service, model, "", client), limit.cost(payload)) for limit in limits
         ]
         decision = acquire_all(wanted)
         if isinstance(decision, Rejection):
-            key = (req.endpoint.service, _refusing_scope(limits, wanted))
+            key = (service, _refusing_scope(limits, wanted))
             self.rejected[key] = self.rejected.get(key, 0) + 1
             raise limited(decision)
-        self.allowed[req.endpoint.service] = self.allowed.get(req.endpoint.service, 0) + 1
+        self.allowed[service] = self.allowed.get(service, 0) + 1
         return decision, permit_headers(decision)
 
 
@@ -81,7 +83,7 @@ def _refusing_scope(limits: list[ScopedLimit], wanted: list[tuple[Limiter, float
 
 
 def limited(rejection: Rejection) -> RateLimited:
-    tokens = rejection.unit is Unit.TOKENS
+    tokens = rejection.unit is TOKENS
     unit = "tokens" if tokens else "requests"
     names = _TOKEN_NAMES if tokens else _REQUEST_NAMES
     if rejection.retry_after is None:
@@ -101,11 +103,11 @@ def permit_headers(permits: PermitSet) -> Headers:
     """X-RateLimit-* of the tightest permit of each unit (OpenAI's names: no suffix for
     requests, `-tokens` for tokens)."""
     headers: Headers = ()
-    requests = permits.tightest(Unit.REQUESTS)
+    requests = permits.tightest(REQUESTS)
     if requests is not None:
         limit, remaining, reset = requests.limit, requests.remaining, requests.reset
         headers = _limit_headers(limit, remaining, reset, _REQUEST_NAMES)
-    tokens = permits.tightest(Unit.TOKENS)
+    tokens = permits.tightest(TOKENS)
     if tokens is not None:
         limit, remaining, reset = tokens.limit, tokens.remaining, tokens.reset
         headers += _limit_headers(limit, remaining, reset, _TOKEN_NAMES)  # tuples: one copy

@@ -8,12 +8,12 @@ import orjson
 
 from jairouter.errors import BadRequest
 from jairouter.formdata import FormDataError, form_field
-from jairouter.types import BodyKind, Endpoint, ProxyRequest
+from jairouter.types import JSON_BODY, Endpoint, ProxyRequest
 
 
 def parse_request(endpoint: Endpoint, body: bytes, content_type: str, client: str) -> ProxyRequest:
     """Validate just enough of the body to route it; the rest passes through untouched."""
-    if endpoint.body is BodyKind.JSON:
+    if endpoint.body is JSON_BODY:
         payload = _json_object(body)
         model = payload.get("model")
         stream = endpoint.streams and payload.get("stream") is True

@@ -21,7 +21,16 @@ finished request:
 from __future__ import annotations
 
 from jairouter.core.limits.concurrency import slot_wait
-from jairouter.core.limits.permits import Clock, Level, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import (
+    DROPPED,
+    OK,
+    Clock,
+    Level,
+    Outcome,
+    Permit,
+    Rejection,
+    Unit,
+)
 
 MIN_RTT = 1e-6
 """Latencies are floored here so a zero-latency sample cannot divide by zero."""
@@ -118,9 +127,9 @@ class AdaptiveLimiter:
     def _release(self, permit: Permit, outcome: Outcome, latency: float | None) -> None:
         self.held -= 1
         self.inflight = max(0.0, self.inflight - permit.cost)
-        if outcome is Outcome.DROPPED:
+        if outcome is DROPPED:
             self._back_off()
-        elif outcome is Outcome.OK:
+        elif outcome is OK:
             if latency is None:
                 latency = self._clock() - permit.started
             self._sample(max(latency, MIN_RTT), permit.inflight)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jairouter.core.limits.permits import Limiter, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import TOKENS, Limiter, Outcome, Permit, Rejection, Unit
 
 
 class PermitSet:
@@ -20,7 +20,7 @@ class PermitSet:
     def settle(self, tokens: float) -> None:
         """Settle the token-unit permits to the tokens the answer really used."""
         for permit in self.permits:
-            if permit.unit is Unit.TOKENS:
+            if permit.unit is TOKENS:
                 permit.settle(tokens)
 
     def release(self, outcome: Outcome, latency: float | None = None) -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from jairouter.core.limits.permits import EPSILON, Clock, Level, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import (
+    EPSILON,
+    IGNORED,
+    Clock,
+    Level,
+    Outcome,
+    Permit,
+    Rejection,
+    Unit,
+)
 
 DEFAULT_SLOT_WAIT = 1.0
 """Retry-After hint, in seconds, before any request has finished to say how long they take."""
@@ -68,7 +77,7 @@ class ConcurrencyLimiter:
         self.held -= 1
         inflight = self.inflight - permit.cost
         self.inflight = inflight if inflight > 0.0 else 0.0
-        if outcome is not Outcome.IGNORED:
+        if outcome is not IGNORED:
             if latency is None:
                 latency = self._clock() - permit.started
             if self._latency:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Generic, Protocol, TypeVar
 
 from jairouter.core.limits.permits import (
+    TOKENS,
     Clock,
     Level,
     Outcome,
@@ -111,7 +112,7 @@ class RateLimiter(Generic[S]):
         wait = self._wait(now, cost) if self.reserved else algorithm.wait(state, now, cost)
         if wait != 0.0:
             return self._refuse(now, wait)
-        pending = self.unit is Unit.TOKENS
+        pending = self.unit is TOKENS
         if pending:
             self.reserved += cost
             mark = 0.0

@@ -17,7 +17,7 @@ from typing import Any
 
 from jairouter.config.limits import RateLimitConfig
 from jairouter.core.limits.build import limiter_factory
-from jairouter.core.limits.permits import Clock, Level, Limiter, Unit
+from jairouter.core.limits.permits import REQUESTS, Clock, Level, Limiter, Unit
 from jairouter.core.limits.registry import KeyedLimiters
 from jairouter.core.limits.tokens import estimate_tokens
 
@@ -71,7 +71,7 @@ class ScopedLimit:
 
     def cost(self, payload: Mapping[str, Any] | None) -> float:
         """What a request costs this limit: 1 request, or its estimated tokens."""
-        if self.unit is Unit.REQUESTS:
+        if self.unit is REQUESTS:
             return 1.0
         return float(estimate_tokens(payload, self._default_max_tokens))
 
