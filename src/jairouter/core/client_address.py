@@ -46,14 +46,12 @@ class ClientAddressResolver:
 
     def __init__(self, trusted: Sequence[IPv4Network | IPv6Network]) -> None:
         self._trusted = tuple(trusted)
+        # False when no proxy is trusted: the peer is the client, so skip reading the header.
+        # An attribute, not a property: every request reads it.
+        self.trusts_proxies = bool(self._trusted)
         # The same proxies send the same chains again and again: walk each one once (bounded in
         # entries and, with MAX_REMEMBERED, in size, so a flood of forged headers cannot grow it).
         self._walk = functools.lru_cache(maxsize=4096)(self._walk_chain)
-
-    @property
-    def trusts_proxies(self) -> bool:
-        """False when no proxy is trusted: the peer is the client, so skip reading the header."""
-        return bool(self._trusted)
 
     def _is_trusted(self, addr: IPAddress | None) -> bool:
         return addr is not None and any(addr in net for net in self._trusted)

@@ -29,23 +29,18 @@ class Timed(Protocol):
 
 
 class Timers:
-    __slots__ = ("_buckets", "_done", "_handle", "_loop", "_next_sweep", "_tick")
+    """Made inside the running loop (the server's lifespan), which they tick on; `loop` is a
+    plain attribute because every request reads it."""
+
+    __slots__ = ("_buckets", "_done", "_handle", "_next_sweep", "_tick", "loop")
 
     def __init__(self, tick: float = TICK) -> None:
+        self.loop = asyncio.get_running_loop()
         self._tick = tick
         self._buckets: dict[int, set[Timed]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
-        self._done = 0  # every slot up to this one has run
+        self._done = math.floor(self.loop.time() / tick)  # every slot up to this one has run
         self._next_sweep = 0  # the slot after which emptied buckets are dropped
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop, bound on first use (a pipeline may be built outside any loop)."""
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-            self._done = math.floor(self._loop.time() / self._tick)
-        return self._loop
 
     def arm(self, timer: Timed, due: float) -> None:
         """Call `timer.fire` once the loop's time has passed `due` (unless disarmed first)."""
