@@ -7,6 +7,7 @@ speak OpenAI's format, turns the upstream answer back into OpenAI's (`translator
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
 from jairouter.config.models import InstanceConfig
@@ -18,7 +19,7 @@ class UpstreamCall:
 
     __slots__ = ("body", "headers", "url")
 
-    def __init__(self, url: str, headers: dict[str, str], body: bytes) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
         self.url = url
         self.headers = headers
         self.body = body

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from jairouter.config.models import InstanceConfig
 
 JSON = "application/json"
@@ -33,10 +35,12 @@ def bearer(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def instance_headers(instance: InstanceConfig, auth: Mapping[str, str]) -> dict[str, str]:
+def instance_headers(instance: InstanceConfig, auth: Mapping[str, str]) -> CIMultiDictProxy[str]:
     """Headers of a JSON request to `instance`: the configured ones, overridden by the body's type,
     the product's auth and the router's own (so the key is always spelled `Content-Type`).
 
-    Built once per instance and shared by its requests, so callers must treat it as read-only.
+    Built once per instance and shared, read-only, by its requests. In the upstream client's own
+    type: aiohttp takes a multidict as it is, where a dict is converted on every request.
     """
-    return merge_headers(instance.headers, {"Content-Type": JSON}, auth, _ROUTER_HEADERS)
+    merged = merge_headers(instance.headers, {"Content-Type": JSON}, auth, _ROUTER_HEADERS)
+    return CIMultiDictProxy(CIMultiDict(merged))

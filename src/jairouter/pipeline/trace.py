@@ -7,7 +7,10 @@ there is none, and the pipeline's only cost is a `None` check per stage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
+
+from multidict import CIMultiDict
 
 
 class AttemptSpan(Protocol):
@@ -58,8 +61,8 @@ class RequestTrace:
         return self.spans.attempt(instance, self.attempts) if self.spans is not None else None
 
     def upstream_headers(
-        self, headers: dict[str, str], request_id: str, span: AttemptSpan | None
-    ) -> dict[str, str]:
+        self, headers: Mapping[str, str], request_id: str, span: AttemptSpan | None
+    ) -> Mapping[str, str]:
         """The adapter's headers plus the request id (and the trace context) for one try."""
         if span is None:
             return upstream_headers(headers, request_id)
@@ -72,6 +75,8 @@ class RequestTrace:
             self.completion_tokens = completion
 
 
-def upstream_headers(headers: dict[str, str], request_id: str) -> dict[str, str]:
+def upstream_headers(headers: Mapping[str, str], request_id: str) -> CIMultiDict[str]:
     """The adapter's (shared, never mutated) headers plus this request's id."""
-    return {**headers, "X-Request-ID": request_id}
+    copy = CIMultiDict(headers)
+    copy["X-Request-ID"] = request_id
+    return copy

@@ -8,7 +8,7 @@ Bodies are relayed as bytes, never decompressed (`auto_decompress=False`, and ad
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 
 import aiohttp
 
@@ -43,7 +43,7 @@ class UpstreamClient:
         )
 
     def open(
-        self, url: str, headers: dict[str, str], body: bytes, limits: aiohttp.ClientTimeout
+        self, url: str, headers: Mapping[str, str], body: bytes, limits: aiohttp.ClientTimeout
     ) -> Awaitable[aiohttp.ClientResponse]:
         """Send the request; the awaitable gives the response once its headers are in.
 
