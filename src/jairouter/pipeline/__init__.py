@@ -125,25 +125,24 @@ class Pipeline:
         outcome = IGNORED
         started = self.clock() if permits is not None else 0.0
         try:
-            outcome = await self._serve(pool, call)
+            outcome = await self._attempts(pool, call)
+        except (UpstreamError, NoCapacity) as error:
+            outcome = await self._fall_back(pool, call, error)
         finally:
             pool.stats.duration.observe(time.perf_counter() - arrived)
             if permits is not None:
                 permits.release(outcome, self.clock() - started)
 
-    async def _serve(self, pool: Pool, call: Call) -> Outcome:
-        """The requested model's pool, then its fallback models, then fallback answers."""
+    async def _fall_back(self, pool: Pool, call: Call, error: RouterError) -> Outcome:
+        """The requested model's pool failed with `error`: its fallback models, then fallback
+        answers. Called only then, so that the usual request passes one coroutine less."""
         req = call.req
-        try:
-            return await self._attempts(pool, call)
-        except (UpstreamError, NoCapacity) as error:
-            last: RouterError = error
-        # Only now: most requests never need the fallback models.
+        last = error
         for candidate in self.routes.fallback_pools(req.endpoint.service, req.model):
             try:
                 outcome = await self._attempts(candidate, call)
-            except (UpstreamError, NoCapacity) as error:
-                last = error
+            except (UpstreamError, NoCapacity) as failure:
+                last = failure
                 continue
             pool.stats.fallbacks += 1
             if call.trace is not None:

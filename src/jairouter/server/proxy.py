@@ -21,7 +21,7 @@ from jairouter.server.edge import client_address
 from jairouter.server.observe import Observation, Observer
 from jairouter.server.request_id import request_id_of
 from jairouter.server.responses import send_error
-from jairouter.types import Endpoint, ProxyRequest, Receive, Scope, Send
+from jairouter.types import Endpoint, Receive, Scope, Send
 
 log = logging.getLogger("jairouter.server")
 
@@ -138,7 +138,8 @@ class ProxyHandler:
         request_id: str,
         seen: Observation | None = None,
     ) -> None:
-        """Read and parse the body, then proxy it; `seen` records what happened, when on."""
+        """Read and parse the body, then proxy it; `seen` records what happened, when on.
+        One coroutine for both halves: each coroutine level costs every request."""
         if method != "POST":
             error = MethodNotAllowed(f"{endpoint.path} only accepts POST", headers=_ALLOW_POST)
             await _refuse(send, error, request_id, seen)
@@ -154,11 +155,6 @@ class ProxyHandler:
         req.request_id = request_id
         if seen is not None:
             seen.req = req
-        await self._proxy(req, receive, send, seen)
-
-    async def _proxy(
-        self, req: ProxyRequest, receive: Receive, send: Send, seen: Observation | None
-    ) -> None:
         timers = self.pipeline.timers
         # With the loop given, no `get_running_loop()`: on Python 3.11 that is a getpid() call.
         task = asyncio.current_task(timers.loop)
