@@ -153,6 +153,17 @@ def test_backend_without_key_gets_no_client_authorization(fresh: Stack) -> None:
     assert "Authorization" not in fresh.b.journal.last.headers
 
 
+def test_upstreams_are_asked_for_uncompressed_answers(fresh: Stack) -> None:
+    # The router relays bytes untouched: whatever the client accepts, no instance may compress.
+    answer = httpx.post(
+        fresh.url + "/v1/chat/completions",
+        json={"model": CHAT, "messages": []},
+        headers={"Accept-Encoding": "gzip, br"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert fresh.a.journal.last.headers.getall("Accept-Encoding") == ["identity"]
+
+
 def test_ollama_chat_looks_like_openai(fresh: Stack) -> None:
     reply = fresh.client.chat.completions.create(
         model=OLLAMA, messages=[{"role": "user", "content": "Hi"}], max_tokens=5

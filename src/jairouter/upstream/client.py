@@ -38,8 +38,9 @@ class UpstreamClient:
             # A proxy shared by many clients keeps no cookies: what one answer sets must not
             # ride on another client's request (the default jar would, for host-name upstreams).
             cookie_jar=aiohttp.DummyCookieJar(),
-            # aiohttp would add "Accept-Encoding: gzip, deflate" and its own User-Agent.
-            skip_auto_headers=("Accept-Encoding",),
+            # No skip_auto_headers: with any, aiohttp builds two header multidicts per request.
+            # Its "Accept-Encoding: gzip, deflate" never goes out anyway, since every adapter's
+            # headers (adapters/wire.py) ask for identity and aiohttp keeps a header it is given.
         )
 
     def open(
