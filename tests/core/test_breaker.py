@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import pytest
@@ -378,27 +377,6 @@ async def test_concurrent_requests_get_at_most_the_trial_bound() -> None:
     assert sum(await asyncio.gather(*tasks)) == 3
     assert rig.breaker.snapshot().trials_in_flight == 0
     assert rig.breaker.snapshot().trial_successes == 3
-
-
-def test_threads_racing_for_trials_get_at_most_the_bound() -> None:
-    for _ in range(10):
-        rig = Rig(half_open_trials=4, success_threshold=1000)
-        rig.half_open()
-        barrier = threading.Barrier(32)
-        granted: list[Trial | None] = []
-
-        def race(
-            rig: Rig = rig, barrier: threading.Barrier = barrier, out: list[Trial | None] = granted
-        ) -> None:
-            barrier.wait()
-            out.append(rig.breaker.allow())
-
-        threads = [threading.Thread(target=race) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sum(trial is not None for trial in granted) == 4
 
 
 # -- reporting ------------------------------------------------------------------------------

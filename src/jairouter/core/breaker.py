@@ -15,14 +15,14 @@ The window is time-based (`window` seconds, in ten buckets, so the oldest tenth 
 the failure rate of a quiet instance reflects recent calls, not the last N whenever they were.
 `classify` decides which outcomes are the instance's fault.
 
-Thread-safe: one lock guards the state, and `on_transition` runs after it is released, so a hook
-may read the breaker. The clock is injected (monotonic seconds) so tests control time.
+Single-threaded, like the limiters and balancers: the router drives it from one event loop, so
+nothing is locked. `on_transition` runs once a call's changes are all made, so a hook may read
+the breaker. The clock is injected (monotonic seconds) so tests control time.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -243,7 +243,6 @@ class CircuitBreaker:
         self._minimum_calls = config.minimum_calls
         self._clock = clock
         self._on_transition = on_transition
-        self._lock = threading.Lock()
         self._pending: list[Transition] = []
         self._state = State.CLOSED
         self._epoch = 0  # bumped on every transition; trials of older epochs are ignored
@@ -265,39 +264,34 @@ class CircuitBreaker:
         """A trial for one request, or None when the circuit refuses it (see `refusal()`)."""
         if not self._enabled:
             return Trial(None, 0, False)
-        with self._lock:
-            if self._state is _OPEN:  # the only state that changes by time alone
-                self._advance(self._clock())
-            if self._state is _CLOSED:
-                trial: Trial | None = Trial(self, self._epoch, False)
-            elif self._state is _HALF_OPEN and self._trials < self.config.half_open_trials:
-                self._trials += 1
-                trial = Trial(self, self._epoch, True)
-            else:
-                trial = None
-            # Tested here rather than in _drain: nearly every request changes no state.
-            events = self._drain() if self._pending else ()
-        if events:
-            self._emit(events)
+        if self._state is _OPEN:  # the only state that changes by time alone
+            self._advance(self._clock())
+        if self._state is _CLOSED:
+            trial: Trial | None = Trial(self, self._epoch, False)
+        elif self._state is _HALF_OPEN and self._trials < self.config.half_open_trials:
+            self._trials += 1
+            trial = Trial(self, self._epoch, True)
+        else:
+            trial = None
+        if self._pending:  # tested here rather than in _drain: nearly no request changes state
+            self._emit(self._drain())
         return trial
 
     def _settle(self, trial: Trial, failure: Failure | str | None, cancelled: bool) -> None:
-        with self._lock:
-            if trial.done:
-                return
-            trial.done = True
-            if trial.epoch != self._epoch:
-                return  # granted in a state since left: its slot and verdict went with it
-            now = self._clock()
-            if trial.half_open:
-                self._trials -= 1
-                if not cancelled:
-                    self._trial_outcome(now, failure)
-            elif not cancelled:
-                self._closed_outcome(now, failure)
-            events = self._drain() if self._pending else ()
-        if events:
-            self._emit(events)
+        if trial.done:
+            return
+        trial.done = True
+        if trial.epoch != self._epoch:
+            return  # granted in a state since left: its slot and verdict went with it
+        now = self._clock()
+        if trial.half_open:
+            self._trials -= 1
+            if not cancelled:
+                self._trial_outcome(now, failure)
+        elif not cancelled:
+            self._closed_outcome(now, failure)
+        if self._pending:
+            self._emit(self._drain())
 
     def _trial_outcome(self, now: float, failure: Failure | str | None) -> None:
         if failure is not None:
@@ -336,14 +330,13 @@ class CircuitBreaker:
 
         Trials granted before stay harmless: their epoch is gone, so their outcome is ignored.
         """
-        with self._lock:
-            now = self._clock()
-            if self._state is not State.CLOSED:
-                self._to(State.CLOSED, now, reason)
-            self._openings = 0
-            self._consecutive = 0
-            self._window.clear()
-            events = self._drain()
+        now = self._clock()
+        if self._state is not State.CLOSED:
+            self._to(State.CLOSED, now, reason)
+        self._openings = 0
+        self._consecutive = 0
+        self._window.clear()
+        events = self._drain()
         self._emit(events)
 
     def _open(self, now: float, why: str) -> None:
@@ -389,25 +382,24 @@ class CircuitBreaker:
 
     def snapshot(self) -> BreakerSnapshot:
         """The current state and counters (advancing open → half-open if it is time)."""
-        with self._lock:
-            now = self._clock()
-            self._advance(now)
-            self._window.expire(now)
-            snap = BreakerSnapshot(
-                state=self._state,
-                since=self._since,
-                retry_in=self._retry_in(now),
-                open_duration=self._open_duration,
-                openings=self._openings,
-                times_opened=self._times_opened,
-                consecutive_failures=self._consecutive,
-                window_calls=self._window.calls,
-                window_failures=self._window.failures,
-                trials_in_flight=self._trials,
-                trial_successes=self._successes,
-                reason=self._reason,
-            )
-            events = self._drain()
+        now = self._clock()
+        self._advance(now)
+        self._window.expire(now)
+        snap = BreakerSnapshot(
+            state=self._state,
+            since=self._since,
+            retry_in=self._retry_in(now),
+            open_duration=self._open_duration,
+            openings=self._openings,
+            times_opened=self._times_opened,
+            consecutive_failures=self._consecutive,
+            window_calls=self._window.calls,
+            window_failures=self._window.failures,
+            trials_in_flight=self._trials,
+            trial_successes=self._successes,
+            reason=self._reason,
+        )
+        events = self._drain()
         self._emit(events)
         return snap
 
