@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.models import Config
-from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_all
-from jairouter.core.limits.permits import REQUESTS, TOKENS, Limiter
+from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_scoped
+from jairouter.core.limits.permits import REQUESTS, TOKENS
+from jairouter.core.limits.scopes import Facts
 from jairouter.errors import RateLimited
 from jairouter.types import ProxyRequest, ServiceType
 
@@ -61,23 +63,22 @@ class Admission:
             return None, ()
         # The member itself keys service-scoped limiters: a StrEnum hashes and compares as its
         # value, and `.value` is a Python-level property on Python 3.11.
-        model, client, payload = req.model, req.client, req.payload
-        wanted = [
-            (limit.limiter(service, model, "", client), limit.cost(payload)) for limit in limits
-        ]
-        decision = acquire_all(wanted)
+        facts = (service, req.model, "", req.client)
+        decision = acquire_scoped(limits, facts, req.payload)
         if isinstance(decision, Rejection):
-            key = (service, _refusing_scope(limits, wanted))
+            key = (service, _refusing_scope(limits, facts, req.payload))
             self.rejected[key] = self.rejected.get(key, 0) + 1
             raise limited(decision)
         self.allowed[service] = self.allowed.get(service, 0) + 1
         return decision, permit_headers(decision)
 
 
-def _refusing_scope(limits: list[ScopedLimit], wanted: list[tuple[Limiter, float]]) -> str:
+def _refusing_scope(
+    limits: list[ScopedLimit], facts: Facts, payload: Mapping[str, Any] | None
+) -> str:
     """The scope of the first limit that refuses (the request's permits are given back)."""
-    for limit, (limiter, cost) in zip(limits, wanted, strict=True):
-        if limiter.check(cost) is not None:
+    for limit in limits:
+        if limit.limiter(*facts).check(limit.cost(payload)) is not None:
             return limit.scope
     return limits[-1].scope  # not reached: `check` refuses whatever `acquire` refused
 

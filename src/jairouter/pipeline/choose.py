@@ -7,7 +7,7 @@ from typing import Protocol
 
 from jairouter.core.breaker import Trial
 from jairouter.core.health import unavailable_message
-from jairouter.core.limits import PermitSet, Rejection, acquire_all
+from jairouter.core.limits import PermitSet, Rejection, acquire_scoped
 from jairouter.errors import NoCapacity
 from jairouter.pipeline.admission import limited
 from jairouter.pipeline.routing import Pool, Target
@@ -48,11 +48,7 @@ def choose(
         if why is None:
             permits = None
             if target.limits:
-                wanted = [
-                    (limit.limiter(instance=target.key), limit.cost(req.payload))
-                    for limit in target.limits
-                ]
-                decision = acquire_all(wanted)
+                decision = acquire_scoped(target.limits, ("", "", target.key, ""), req.payload)
                 if isinstance(decision, Rejection):
                     rejection = decision
                     why = "rate limited"

@@ -9,9 +9,12 @@ from jairouter.core.limits import (
     Limiter,
     Outcome,
     Permit,
+    PermitSet,
     RateLimiter,
+    Rejection,
     ScopedLimit,
     TokenBucket,
+    acquire_scoped,
 )
 from tests.core.limits.conftest import FakeClock
 
@@ -152,3 +155,26 @@ def test_cost_is_one_request_or_the_token_estimate(clock: FakeClock) -> None:
     )
     assert tokens.cost(payload) == 40
     assert tokens.cost({"messages": []}) == 7
+
+
+def test_scoped_acquisition_keys_each_limit_and_takes_all_or_nothing(clock: FakeClock) -> None:
+    tokens = ScopedLimit(
+        RateLimitConfig(
+            algorithm="token-bucket", capacity=1000, rate=1, unit="tokens", scope="model"
+        ),
+        clock,
+    )
+    per_client = ScopedLimit(
+        RateLimitConfig(algorithm="token-bucket", capacity=1, rate=1, scope="client"), clock
+    )
+    payload = {"messages": [], "max_tokens": 40}
+    facts = ("chat", "m", "", "10.0.0.1")
+    assert isinstance(acquire_scoped([tokens, per_client], facts, payload), PermitSet)
+    assert tokens.limiter(model="m").peek().available == 960  # 40 reserved under its model
+    assert per_client.limiter(client="10.0.0.1").peek().available == 0
+    refused = acquire_scoped([tokens, per_client], facts, payload)
+    assert isinstance(refused, Rejection)
+    assert refused.retry_after == pytest.approx(1.0)  # the client's bucket refills in 1 s
+    assert tokens.limiter(model="m").peek().available == 960  # its reservation given back
+    other_client = ("chat", "m", "", "10.0.0.2")
+    assert isinstance(acquire_scoped([tokens, per_client], other_client, payload), PermitSet)

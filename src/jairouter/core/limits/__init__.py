@@ -1,8 +1,9 @@
 """Rate limiting as pure logic: algorithms, scopes and token accounting, clock injected.
 
     limit = ScopedLimit(config, clock)                    # one per configured `rate_limit:`
-    limiter = limit.limiter(client=req.client)            # the key's limiter, per `scope`
-    decision = acquire_all([(limiter, limit.cost(req.payload)), ...])
+    facts = (service, model, instance, client)            # what the scopes key on
+    decision = acquire_scoped([limit, ...], facts, payload)  # each finds its key's limiter
+    # (acquire_all([(limiter, cost), ...]) does the same for bare limiters)
     if isinstance(decision, Rejection):                   # 429 with Retry-After
         ...decision.retry_after, decision.limit, decision.reset
     try:
@@ -22,7 +23,7 @@ kept. Nothing here locks, waits or does I/O: the router calls it from one event 
 from jairouter.core.limits.adaptive import AdaptiveLimiter
 from jairouter.core.limits.buckets import LeakyBucket, TokenBucket
 from jairouter.core.limits.build import ALGORITHM_NAMES, build_limiter, limiter_factory
-from jairouter.core.limits.combine import PermitSet, acquire_all
+from jairouter.core.limits.combine import PermitSet, acquire_all, acquire_scoped
 from jairouter.core.limits.concurrency import ConcurrencyLimiter
 from jairouter.core.limits.permits import (
     Clock,
@@ -64,6 +65,7 @@ __all__ = [
     "Unit",
     "WarmUp",
     "acquire_all",
+    "acquire_scoped",
     "build_limiter",
     "estimate_tokens",
     "limiter_factory",

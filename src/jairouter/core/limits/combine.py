@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from jairouter.core.limits.permits import TOKENS, Limiter, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.scopes import Facts, ScopedLimit
 
 
 class PermitSet:
@@ -60,14 +62,33 @@ def acquire_all(wanted: Sequence[tuple[Limiter, float]]) -> PermitSet | Rejectio
     for limiter, cost in wanted:
         decision = limiter.acquire(cost)
         if isinstance(decision, Rejection):
-            for permit in permits:
-                permit.cancel()
-            return _worst(wanted, decision)
+            return _refused(permits, wanted, decision)
         permits.append(decision)
     return PermitSet(permits)
 
 
-def _worst(wanted: Sequence[tuple[Limiter, float]], refused: Rejection) -> Rejection:
+def acquire_scoped(
+    limits: Sequence[ScopedLimit], facts: Facts, payload: Mapping[str, Any] | None
+) -> PermitSet | Rejection:
+    """`acquire_all` of configured limits for one request: each limit finds its limiter and
+    the request's cost itself (`ScopedLimit.acquire`), one call per limit on the request path;
+    the (limiter, cost) pairs are only made to report a refusal."""
+    permits: list[Permit] = []
+    for limit in limits:
+        decision = limit.acquire(facts, payload)
+        if isinstance(decision, Rejection):
+            wanted = [(limit.limiter(*facts), limit.cost(payload)) for limit in limits]
+            return _refused(permits, wanted, decision)
+        permits.append(decision)
+    return PermitSet(permits)
+
+
+def _refused(
+    taken: list[Permit], wanted: Sequence[tuple[Limiter, float]], refused: Rejection
+) -> Rejection:
+    """Give back what was `taken`, and say the longest wait among the limits that refuse."""
+    for permit in taken:
+        permit.cancel()
     worst = refused
     for limiter, cost in wanted:
         other = limiter.check(cost)

@@ -17,9 +17,15 @@ from typing import Any
 
 from jairouter.config.limits import RateLimitConfig
 from jairouter.core.limits.build import limiter_factory
-from jairouter.core.limits.permits import REQUESTS, Clock, Level, Limiter, Unit
+from jairouter.core.limits.permits import REQUESTS, Clock, Decision, Level, Limiter, Unit
 from jairouter.core.limits.registry import KeyedLimiters
 from jairouter.core.limits.tokens import estimate_tokens
+
+Facts = tuple[str, str, str, str]
+"""What scopes key on, of one request: (service, model, instance, client)."""
+
+# Which of the facts each scope keys on (global keys on none).
+_FACT_OF_SCOPE = {"service": 0, "model": 1, "instance": 2, "client": 3, "global": 0}
 
 
 class ScopedLimit:
@@ -27,6 +33,7 @@ class ScopedLimit:
 
     __slots__ = (
         "_default_max_tokens",
+        "_fact",
         "_factory",
         "_keyed",
         "_single",
@@ -40,6 +47,7 @@ class ScopedLimit:
         self.scope = config.scope
         self.unit = Unit(config.unit)
         self._default_max_tokens = config.default_max_tokens
+        self._fact = _FACT_OF_SCOPE[config.scope]
         self._factory = factory = limiter_factory(config, clock)
         self._single: Limiter | None = None
         self._keyed: KeyedLimiters | None = None
@@ -53,21 +61,25 @@ class ScopedLimit:
     def limiter(
         self, service: str = "", model: str = "", instance: str = "", client: str = ""
     ) -> Limiter:
-        """The limiter for a request with these facts; only the one the scope names is read.
-        Positional on the request path: keyword arguments cost a call more."""
-        if self._single is not None:
-            return self._single
-        assert self._keyed is not None
-        match self.scope:
-            case "service":
-                key = service
-            case "model":
-                key = model
-            case "instance":
-                key = instance
-            case _:
-                key = client
-        return self._keyed.get(key)
+        """The limiter for a request with these facts; only the one the scope names is read."""
+        keyed = self._keyed
+        limiter = (
+            self._single
+            if keyed is None
+            else keyed.get((service, model, instance, client)[self._fact])
+        )
+        assert limiter is not None
+        return limiter
+
+    def acquire(self, facts: Facts, payload: Mapping[str, Any] | None) -> Decision:
+        """`limiter(*facts).acquire(cost(payload))` as one call, the request path's form: each
+        limit of each request takes it, and Python calls are what a request spends most on."""
+        keyed = self._keyed
+        limiter = self._single if keyed is None else keyed.get(facts[self._fact])
+        assert limiter is not None
+        if self.unit is REQUESTS:
+            return limiter.acquire(1.0)
+        return limiter.acquire(float(estimate_tokens(payload, self._default_max_tokens)))
 
     def cost(self, payload: Mapping[str, Any] | None) -> float:
         """What a request costs this limit: 1 request, or its estimated tokens."""
