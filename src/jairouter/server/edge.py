@@ -60,6 +60,6 @@ async def serve_marked(
     client = client_address(addresses, scope, forwarded)
     seen = observer.begin_other(marked, scope["method"], path, route_of(path), client, request_id)
     try:
-        await app(scope, receive, seen)
+        await app(scope, receive, seen.send)
     finally:
         observer.end(seen)

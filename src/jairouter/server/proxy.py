@@ -121,7 +121,7 @@ class ProxyHandler:
         seen = observer.begin(send, method, endpoint, client, request_id, trace_context)
         try:
             await self._serve(
-                method, endpoint, receive, seen, content_type, length, client, request_id, seen
+                method, endpoint, receive, seen.send, content_type, length, client, request_id, seen
             )
         finally:
             observer.end(seen)
