@@ -62,24 +62,18 @@ class ScopedLimit:
         self, service: str = "", model: str = "", instance: str = "", client: str = ""
     ) -> Limiter:
         """The limiter for a request with these facts; only the one the scope names is read."""
-        keyed = self._keyed
-        limiter = (
-            self._single
-            if keyed is None
-            else keyed.get((service, model, instance, client)[self._fact])
-        )
-        assert limiter is not None
-        return limiter
+        return self._limiter_of((service, model, instance, client))
 
     def acquire(self, facts: Facts, payload: Mapping[str, Any] | None) -> Decision:
-        """`limiter(*facts).acquire(cost(payload))` as one call, the request path's form: each
-        limit of each request takes it, and Python calls are what a request spends most on."""
+        """`limiter(*facts).acquire(cost(payload))`, the request path's form: facts as one
+        tuple, no (limiter, cost) pair per limit."""
+        return self._limiter_of(facts).acquire(self.cost(payload))
+
+    def _limiter_of(self, facts: Facts) -> Limiter:
         keyed = self._keyed
         limiter = self._single if keyed is None else keyed.get(facts[self._fact])
         assert limiter is not None
-        if self.unit is REQUESTS:
-            return limiter.acquire(1.0)
-        return limiter.acquire(float(estimate_tokens(payload, self._default_max_tokens)))
+        return limiter
 
     def cost(self, payload: Mapping[str, Any] | None) -> float:
         """What a request costs this limit: 1 request, or its estimated tokens."""
