@@ -9,7 +9,7 @@ from typing import Any
 from jairouter.config.limits import RateLimitConfig
 from jairouter.config.models import Config
 from jairouter.core.limits import PermitSet, Rejection, ScopedLimit, acquire_scoped
-from jairouter.core.limits.permits import REQUESTS, TOKENS
+from jairouter.core.limits.permits import TOKENS
 from jairouter.core.limits.scopes import Facts
 from jairouter.errors import RateLimited
 from jairouter.types import ProxyRequest, ServiceType
@@ -103,15 +103,12 @@ def limited(rejection: Rejection) -> RateLimited:
 def permit_headers(permits: PermitSet) -> Headers:
     """X-RateLimit-* of the tightest permit of each unit (OpenAI's names: no suffix for
     requests, `-tokens` for tokens)."""
+    requests, tokens = permits.tightest()
     headers: Headers = ()
-    requests = permits.tightest(REQUESTS)
     if requests is not None:
-        limit, remaining, reset = requests.limit, requests.remaining, requests.reset
-        headers = _limit_headers(limit, remaining, reset, _REQUEST_NAMES)
-    tokens = permits.tightest(TOKENS)
-    if tokens is not None:
-        limit, remaining, reset = tokens.limit, tokens.remaining, tokens.reset
-        headers += _limit_headers(limit, remaining, reset, _TOKEN_NAMES)  # tuples: one copy
+        headers = _limit_headers(requests.limit, requests.remaining, requests.reset, _REQUEST_NAMES)
+    if tokens is not None:  # tuples: one copy
+        headers += _limit_headers(tokens.limit, tokens.remaining, tokens.reset, _TOKEN_NAMES)
     return headers
 
 
@@ -126,7 +123,8 @@ def _limit_headers(limit: int, remaining: int, reset: float, names: tuple[bytes,
     return (
         (limit_name, b"%d" % limit),
         (remaining_name, b"%d" % remaining),  # a Permit floors it at 0, a 429 passes 0
-        (reset_name, b"%d" % math.ceil(reset)),
+        # A limit back to full at once (most of them, most of the time) skips math.ceil.
+        (reset_name, b"%d" % math.ceil(reset) if reset > 0.0 else b"0"),
     )
 
 

@@ -49,10 +49,9 @@ def test_headers_come_from_the_tightest_limit_per_unit(clock: FakeClock) -> None
     client = RateLimiter(TokenBucket(3, 1), clock)
     tokens = RateLimiter(TokenBucket(10_000, 100), clock, Unit.TOKENS)
     permits = allowed(acquire_all([(everyone, 1), (client, 1), (tokens, 500)]))
-    tightest = permits.tightest()
+    tightest, by_tokens = permits.tightest()
     assert tightest is not None
     assert (tightest.limit, tightest.remaining) == (3, 2)
-    by_tokens = permits.tightest(Unit.TOKENS)
     assert by_tokens is not None
     assert (by_tokens.limit, by_tokens.remaining) == (10_000, 9_500)
 
@@ -60,7 +59,8 @@ def test_headers_come_from_the_tightest_limit_per_unit(clock: FakeClock) -> None
 def test_ties_on_remaining_show_the_longer_reset(clock: FakeClock) -> None:
     quick = RateLimiter(TokenBucket(2, 10), clock)
     slow = RateLimiter(TokenBucket(2, 0.5), clock)
-    tightest = allowed(acquire_all([(quick, 1), (slow, 1)])).tightest()
+    tightest, no_tokens = allowed(acquire_all([(quick, 1), (slow, 1)])).tightest()
+    assert no_tokens is None
     assert tightest is not None
     assert tightest.reset == pytest.approx(2.0)
 
@@ -96,6 +96,6 @@ def test_a_limiter_listed_twice_is_still_all_or_nothing(clock: FakeClock) -> Non
 
 def test_no_limits_allow_everything(clock: FakeClock) -> None:
     permits = allowed(acquire_all([]))
-    assert permits.tightest() is None
+    assert permits.tightest() == (None, None)
     permits.settle(10)
     permits.release(Outcome.OK)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jairouter.core.limits.permits import TOKENS, Limiter, Outcome, Permit, Rejection, Unit
+from jairouter.core.limits.permits import TOKENS, Limiter, Outcome, Permit, Rejection
 from jairouter.core.limits.scopes import Facts, ScopedLimit
 
 
@@ -35,20 +35,25 @@ class PermitSet:
         for permit in self.permits:
             permit.cancel()
 
-    def tightest(self, unit: Unit = Unit.REQUESTS) -> Permit | None:
-        """The permit to show in X-RateLimit-* headers for `unit`: fewest remaining, then the
-        longest reset. None if no limit of that unit applied."""
-        best: Permit | None = None
+    def tightest(self) -> tuple[Permit | None, Permit | None]:
+        """The permits to show in X-RateLimit-* headers, of requests and of tokens: the one
+        with the fewest remaining, then the longest reset; None for a unit no limit counts.
+        One pass for both units: every allowed answer carries both sets of headers."""
+        requests: Permit | None = None
+        tokens: Permit | None = None
         for permit in self.permits:
-            if permit.unit is not unit:
-                continue
-            if (
-                best is None
-                or permit.remaining < best.remaining
-                or (permit.remaining == best.remaining and permit.reset > best.reset)
-            ):
-                best = permit
-        return best
+            if permit.unit is TOKENS:
+                if tokens is None or _tighter(permit, tokens):
+                    tokens = permit
+            elif requests is None or _tighter(permit, requests):
+                requests = permit
+        return requests, tokens
+
+
+def _tighter(permit: Permit, than: Permit) -> bool:
+    return permit.remaining < than.remaining or (
+        permit.remaining == than.remaining and permit.reset > than.reset
+    )
 
 
 def acquire_all(wanted: Sequence[tuple[Limiter, float]]) -> PermitSet | Rejection:
