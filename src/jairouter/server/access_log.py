@@ -7,6 +7,7 @@ request, and the line goes to a `LineWriter` thread, never to a blocking write o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -21,21 +22,27 @@ _MILLIS = [f"{ms:03d}" for ms in range(1000)]
 
 
 class Clock:
-    """ISO-8601 UTC timestamps with milliseconds; the date part is formatted once a second."""
+    """ISO-8601 UTC timestamps with milliseconds. The date part is formatted once a second,
+    and under load, where several lines end within one millisecond, they share one stamp."""
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_milli", "_prefix", "_second", "_stamp", "_wall")
 
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._second = self._milli = -1
+        self._prefix = self._stamp = ""
 
     def now(self) -> str:
-        now = time.time()
-        second = int(now)
+        milli = int(self._wall() * 1000)
+        if milli == self._milli:
+            return self._stamp
+        self._milli = milli
+        second = milli // 1000
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{_MILLIS[int((now - second) * 1000)]}Z"
+        self._stamp = stamp = f"{self._prefix}.{_MILLIS[milli - second * 1000]}Z"
+        return stamp
 
 
 class AccessLog:
