@@ -199,9 +199,9 @@ class Limiter(Protocol):
     def check(self, cost: float = 1.0) -> Rejection | None:
         """The rejection `acquire(cost)` would give now, or None if it would allow; takes nothing.
 
-        Limits only loosen as time passes, so a check that passes stays passed until the limiter
-        is used again (an acquire, or a release that shrinks an adaptive limit): `acquire_all`
-        relies on this to be all-or-nothing without undoing.
+        Once a request's set of limits is refused and what it took is given back, `check` tells
+        every limit's wait without taking anything, so the 429 names the longest one
+        (combine.py).
         """
 
     def acquire(self, cost: float = 1.0) -> Permit | Rejection:

@@ -6,8 +6,8 @@
     instance   one per upstream instance (its key), so acquired after the instance is picked
     client     one per client: its address now, an API key's id once keys exist
 
-Several limits combine by acquiring each one's limiter together (`acquire_all`), e.g. a global
-limit and a per-client one.
+Several limits on one request are acquired all or nothing (`acquire_scoped` in combine.py),
+e.g. a global limit and a per-client one.
 """
 
 from __future__ import annotations
